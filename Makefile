@@ -1,0 +1,48 @@
+# rlworks — the two set-up commands are `make demo` and `make test`; both create .venv when it is missing.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+EXTRAS ?= dev,atari
+DEMO_DIR ?= runs/demo
+
+.PHONY: help install demo test lint typecheck unit test-slow bench clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[$(EXTRAS)]"
+	@touch $(STAMP)
+
+install: $(STAMP)  ## create .venv and install rlworks with the pinned versions
+
+demo: install  ## train random search on CartPole, evaluate it, plot the curve, record a GIF
+	rm -rf $(DEMO_DIR)
+	$(BIN)/rlworks train random-search CartPole-v1 --seed 0 --target-return 475 --run-dir $(DEMO_DIR)
+	$(BIN)/rlworks eval $(DEMO_DIR) --episodes 20 --seed 123
+	$(BIN)/rlworks plot $(DEMO_DIR) --out $(DEMO_DIR)/curve.png
+	$(BIN)/rlworks record $(DEMO_DIR) --out $(DEMO_DIR)/cartpole.gif
+	@echo "demo: curve at $(DEMO_DIR)/curve.png, animation at $(DEMO_DIR)/cartpole.gif"
+
+lint: install  ## ruff lint and format check
+	$(BIN)/ruff check src tests examples benchmarks
+	$(BIN)/ruff format --check src tests examples benchmarks
+
+typecheck: install  ## mypy (strict) on the package
+	$(BIN)/mypy
+
+unit: install  ## the test suite without the slow learning runs
+	$(BIN)/pytest -m "not slow" -q
+
+test: lint typecheck unit  ## lint + type checks + tests (what CI runs)
+
+test-slow: install  ## the long learning runs
+	$(BIN)/pytest -m slow -q
+
+bench: install  ## speed benchmarks (writes to benchmarks/results/)
+	$(BIN)/python benchmarks/collect.py
+
+clean:  ## remove the virtual environment and caches
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -1,0 +1,68 @@
+"""Algorithms, by the name the command line uses, and :func:`load` for any checkpoint."""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+
+from rlworks.agents.base import Agent, resolve_device
+from rlworks.agents.search import RandomSearch, RandomSearchConfig
+from rlworks.errors import CheckpointError, ConfigError
+from rlworks.training.checkpoint import find_checkpoint, load_checkpoint
+
+__all__ = [
+    "ALGORITHMS",
+    "Agent",
+    "RandomSearch",
+    "RandomSearchConfig",
+    "get_algorithm",
+    "load",
+    "resolve_device",
+]
+
+ALGORITHMS: dict[str, type[Agent[Any]]] = {
+    RandomSearch.algo: RandomSearch,
+}
+"""Every algorithm ``rlworks train`` knows, by name."""
+
+
+def get_algorithm(name: str) -> type[Agent[Any]]:
+    """The agent class for an algorithm name.
+
+    Raises:
+        ConfigError: Unknown name, with close matches and the full list.
+    """
+    try:
+        return ALGORITHMS[name]
+    except KeyError:
+        close = difflib.get_close_matches(name, list(ALGORITHMS), n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise ConfigError(
+            f"unknown algorithm {name!r}; {hint}available: {', '.join(sorted(ALGORITHMS))}"
+        ) from None
+
+
+def load(
+    path: str | Path, env: gym.vector.VectorEnv | str | None = None, *, device: str = "auto"
+) -> Agent[Any]:
+    """Load any agent from a checkpoint file or a run directory (its final checkpoint).
+
+    Args:
+        path: A checkpoint file, or a run directory written by ``rlworks train``.
+        env: Environment to attach; defaults to the checkpoint's env id with one copy.
+        device: Where to put the networks.
+
+    Raises:
+        CheckpointError: Missing, truncated or foreign checkpoint, unknown algorithm, or spaces
+            that do not match ``env``.
+    """
+    file = find_checkpoint(path)
+    payload = load_checkpoint(file)
+    try:
+        cls = get_algorithm(str(payload["algo"]))
+    except ConfigError as exc:
+        raise CheckpointError(f"checkpoint {str(file)!r}: {exc}") from None
+    return cls.from_payload(payload, env, device=device, source=f"checkpoint {str(file)!r}")

@@ -1,0 +1,258 @@
+"""The agent protocol every rlworks algorithm implements.
+
+An agent has two behaviours, as TF-Agents' ``collect_policy`` and ``policy``: ``act(obs,
+explore=True)`` explores while collecting experience, ``act(obs, explore=False)`` is the greedy or
+deterministic policy used for evaluation. ``train_iteration(driver)`` collects with the driver and
+learns; ``update(batch)`` is the learning step itself. The base class supplies what every
+algorithm shares and should not rewrite: space checks, seeding, device choice, checkpoints
+(``save``/``load``, ``state_dict``/``load_state_dict``) and ``learn``.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, TypeVar
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+from rlworks.config import config_from_dict, config_to_dict
+from rlworks.envs.make import make_env
+from rlworks.envs.spaces import require_spaces, space_signature
+from rlworks.errors import ConfigError
+from rlworks.training.checkpoint import check_spaces, load_checkpoint, save_checkpoint
+from rlworks.training.driver import Driver, Observer
+
+if TYPE_CHECKING:
+    from rlworks.training.trainer import TrainResult
+
+__all__ = ["Agent", "resolve_device"]
+
+C = TypeVar("C")
+
+
+def resolve_device(device: str) -> torch.device:
+    """``"auto"`` → CUDA when available, else CPU; otherwise the named device.
+
+    Raises:
+        ConfigError: An unknown device name, or ``"cuda"`` on a machine without CUDA.
+    """
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"device {device!r} requested but CUDA is not available; use cpu or auto")
+    try:
+        return torch.device(device)
+    except RuntimeError:
+        raise ConfigError(f"device must be auto, cpu or cuda[:N], got {device!r}") from None
+
+
+class Agent(abc.ABC, Generic[C]):
+    """Base class of rlworks agents (one level deep: algorithms subclass it directly).
+
+    Subclasses set the class attributes, implement ``act``, ``train_iteration``, ``update``,
+    ``_state`` and ``_load_state``, and keep their hyperparameters in ``self.config``.
+
+    Attributes:
+        algo: Algorithm name used on the command line and in checkpoints.
+        config_cls: The algorithm's config dataclass.
+        observation_types: Observation space classes the algorithm handles.
+        action_types: Action space classes the algorithm handles.
+    """
+
+    algo: ClassVar[str]
+    config_cls: ClassVar[type[Any]]
+    observation_types: ClassVar[tuple[type[gym.Space[Any]], ...]]
+    action_types: ClassVar[tuple[type[gym.Space[Any]], ...]]
+    policy_version: int | None = None
+    """Bumped by the algorithm whenever its greedy policy changes, so that the trainer can skip
+    re-evaluating an unchanged policy; ``None`` means unknown (always evaluate)."""
+
+    def __init__(
+        self,
+        env: gym.vector.VectorEnv | str,
+        config: C | None = None,
+        *,
+        seed: int = 0,
+        device: str = "auto",
+    ) -> None:
+        """Create an agent for an environment.
+
+        Args:
+            env: A vector env (see :func:`rlworks.make_env`) or an environment id, which is made
+                with one copy.
+            config: The algorithm's config; defaults to ``config_cls()``.
+            seed: Seeds the agent's NumPy generator and torch (and the env when ``env`` is an id).
+            device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
+
+        Raises:
+            SpaceMismatchError: The algorithm cannot handle the env's spaces.
+            ConfigError: The config is invalid.
+        """
+        if isinstance(env, str):
+            env = make_env(env, 1, seed=seed)
+        self.env = env
+        self.env_id: str = str(getattr(env, "env_id", getattr(env.spec, "id", "unknown")))
+        self.observation_space = env.single_observation_space
+        self.action_space = env.single_action_space
+        require_spaces(
+            self.algo,
+            self.env_id,
+            self.observation_space,
+            self.action_space,
+            self.observation_types,
+            self.action_types,
+        )
+        if config is None:
+            config = self.config_cls()
+        elif not isinstance(config, self.config_cls):
+            raise ConfigError(
+                f"{self.algo} expects a {self.config_cls.__name__}, got {type(config).__name__}"
+            )
+        # Re-validate through the dict path so that hand-built configs get the same checks.
+        self.config: C = config_from_dict(
+            self.config_cls, config_to_dict(config), source=f"{self.algo} config"
+        )
+        self.seed = seed
+        self.rng = np.random.default_rng(seed)
+        self.torch_rng = torch.Generator().manual_seed(seed)
+        self.device = resolve_device(device)
+
+    # ----------------------------------------------------------------- what algorithms implement
+    @abc.abstractmethod
+    def act(self, obs: np.ndarray, explore: bool = True) -> np.ndarray:
+        """Actions for a batch of observations ``[N, *obs_shape]`` → ``[N, *action_shape]``."""
+
+    @abc.abstractmethod
+    def train_iteration(self, driver: Driver) -> dict[str, float]:
+        """Collect experience with ``driver`` (which calls ``act(obs, explore=True)``) and learn.
+
+        Returns:
+            Diagnostics to log (losses, exploration rate, ...), by name.
+        """
+
+    @abc.abstractmethod
+    def update(self, batch: Any) -> dict[str, float]:
+        """One learning step on a batch of experience; returns diagnostics."""
+
+    @abc.abstractmethod
+    def _state(self) -> dict[str, Any]:
+        """The algorithm's learnable state (parameters, optimizer, counters) as plain data."""
+
+    @abc.abstractmethod
+    def _load_state(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`_state` returned."""
+
+    @property
+    def observers(self) -> list[Observer]:
+        """Observers the algorithm needs on the collect driver (a replay buffer, rollout storage)."""
+        return []
+
+    # ----------------------------------------------------------------- shared behaviour
+    @property
+    def collect_policy(self) -> Callable[[np.ndarray], np.ndarray]:
+        """The exploring policy, as a batch callable (TF-Agents' ``collect_policy``)."""
+        return lambda obs: self.act(obs, explore=True)
+
+    @property
+    def policy(self) -> Callable[[np.ndarray], np.ndarray]:
+        """The greedy / deterministic policy, as a batch callable (TF-Agents' ``policy``)."""
+        return lambda obs: self.act(obs, explore=False)
+
+    def state_dict(self) -> dict[str, Any]:
+        """Learnable state plus the agent's random generators, as plain data."""
+        return {
+            "algorithm": self._state(),
+            "numpy_rng": self.rng.bit_generator.state,
+            "torch_rng": self.torch_rng.get_state(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned."""
+        self._load_state(state["algorithm"])
+        self.rng.bit_generator.state = state["numpy_rng"]
+        self.torch_rng.set_state(state["torch_rng"])
+
+    def checkpoint_payload(self) -> dict[str, Any]:
+        """Everything a checkpoint stores about this agent."""
+        return {
+            "algo": self.algo,
+            "config": config_to_dict(self.config),
+            "env_id": self.env_id,
+            "seed": self.seed,
+            "spaces": {
+                "observation": space_signature(self.observation_space),
+                "action": space_signature(self.action_space),
+            },
+            "agent": self.state_dict(),
+        }
+
+    def save(self, path: str | Path) -> Path:
+        """Write a checkpoint atomically; :func:`rlworks.load` or :meth:`load` reads it back."""
+        return save_checkpoint(path, self.checkpoint_payload())
+
+    @classmethod
+    def from_payload(
+        cls,
+        payload: dict[str, Any],
+        env: gym.vector.VectorEnv | str | None = None,
+        *,
+        device: str = "auto",
+        source: str = "checkpoint",
+    ) -> Self:
+        """Rebuild an agent from a loaded checkpoint payload (see :func:`load_checkpoint`)."""
+        config = config_from_dict(cls.config_cls, payload["config"], source=source)
+        agent = cls(env or payload["env_id"], config, seed=int(payload["seed"]), device=device)
+        check_spaces(
+            payload, agent.observation_space, agent.action_space, env_name=agent.env_id, source=source
+        )
+        agent.load_state_dict(payload["agent"])
+        return agent
+
+    @classmethod
+    def load(
+        cls, path: str | Path, env: gym.vector.VectorEnv | str | None = None, *, device: str = "auto"
+    ) -> Self:
+        """Load a checkpoint written by :meth:`save` or by the trainer.
+
+        Args:
+            path: Checkpoint file.
+            env: Environment to attach; defaults to the checkpoint's env id with one copy.
+            device: Where to put the networks.
+
+        Raises:
+            CheckpointError: The file is corrupt, from another format version or algorithm, or its
+                spaces differ from ``env``'s.
+        """
+        from rlworks.errors import CheckpointError
+
+        payload = load_checkpoint(path)
+        if payload["algo"] != cls.algo:
+            raise CheckpointError(
+                f"checkpoint {str(path)!r} holds a {payload['algo']} agent, not {cls.algo}"
+            )
+        return cls.from_payload(payload, env, device=device, source=f"checkpoint {str(path)!r}")
+
+    def learn(self, total_steps: int, **train_settings: Any) -> TrainResult:
+        """Train for ``total_steps`` environment steps in ``self.env``.
+
+        Args:
+            total_steps: Environment step budget.
+            **train_settings: Fields of :class:`rlworks.training.TrainConfig` (``eval_every``,
+                ``target_return``, ...) and ``run_dir`` / ``progress`` / ``callbacks``.
+
+        Returns:
+            The trainer's :class:`~rlworks.training.TrainResult`.
+        """
+        from rlworks.training.trainer import TrainConfig, train
+
+        run_kwargs = {k: train_settings.pop(k) for k in ("run_dir", "progress", "callbacks")
+                      if k in train_settings}
+        config = config_from_dict(
+            TrainConfig, {"steps": total_steps, "seed": self.seed, **train_settings},
+            source="learn()",
+        )
+        return train(self, config, **run_kwargs)

@@ -1,0 +1,534 @@
+"""The ``rlworks`` command: train, eval, record, plot, envs, check-env, config.
+
+Every command that reports numbers takes ``--json`` and then prints one JSON object as the last
+line of standard output. Bad input exits with status 2 and a one-line ``error:`` message naming
+the problem (the traceback only with ``--debug``); nothing half-written is left on disk.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+__all__ = ["build_parser", "main"]
+
+EPILOG_TRAIN = """\
+examples:
+  rlworks train random-search CartPole-v1 --seed 0 --target-return 475
+  rlworks train random-search CartPole-v1 --set episodes_per_candidate=5 --set eval_episodes=20
+  rlworks train random-search CartPole-v1 --resume runs/random-search-CartPole-v1-s0-...
+
+Settings are resolved in this order (later wins): the algorithm's defaults, the preset (the
+bundled one for ALGO and ENV unless --preset names another, see `rlworks config ALGO ENV`),
+--set KEY=VALUE (KEY may be prefixed with agent. or train.), then the explicit flags.
+"""
+
+
+def _add_json(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--json", action="store_true", help="print one JSON object as the last line of stdout"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``rlworks`` command."""
+    from rlworks._version import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="rlworks",
+        description="Reinforcement learning toolkit: train, evaluate, record and plot agents.",
+    )
+    parser.add_argument("--version", action="version", version=f"rlworks {__version__}")
+    parser.add_argument(
+        "--debug", action="store_true", help="show full tracebacks instead of one-line errors"
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    # train
+    p = sub.add_parser(
+        "train",
+        help="train an agent and write a run directory",
+        description="Train ALGO on ENV. Writes config.yaml, metrics.csv, TensorBoard events, "
+        "checkpoints/, eval.json and curve.png into the run directory.",
+        epilog=EPILOG_TRAIN,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("algo", nargs="?", help="algorithm, e.g. random-search (omit with --resume)")
+    p.add_argument("env", nargs="?", help="Gymnasium environment id, e.g. CartPole-v1")
+    p.add_argument("--steps", type=int, help="environment step budget")
+    p.add_argument("--seed", type=int, help="seed for environments, NumPy and torch (default 0)")
+    p.add_argument("--n-envs", type=int, help="parallel environment copies")
+    p.add_argument("--preset", help="bundled preset name or YAML file")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override one setting (repeatable)",
+    )
+    p.add_argument("--run-dir", help="run directory (default runs/ALGO-ENV-sSEED-TIME)")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="network device")
+    p.add_argument("--eval-every", type=int, help="evaluate every N steps (0: only at the end)")
+    p.add_argument("--eval-episodes", type=int, help="episodes per evaluation")
+    p.add_argument("--target-return", type=float, help="stop once evaluation reaches this mean")
+    p.add_argument("--checkpoint-every", type=int, help="write a checkpoint every N steps")
+    p.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_json(p)
+
+    # eval
+    p = sub.add_parser(
+        "eval",
+        help="evaluate a trained agent or a hand-coded policy",
+        description="Play whole episodes greedily and report mean, std, min and max return. "
+        "Episode k starts from reset(seed=SEED+k).",
+        epilog="examples:\n  rlworks eval --policy basic CartPole-v1 --episodes 500 --seed 42\n"
+        "  rlworks eval runs/my-run --episodes 100",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("target", nargs="+", metavar="RUN_DIR|CHECKPOINT [ENV] | ENV")
+    p.add_argument("--policy", choices=["basic", "random"], help="evaluate a hand-coded policy")
+    p.add_argument("--episodes", type=int, default=100, help="episodes to play (default 100)")
+    p.add_argument("--seed", type=int, default=0, help="episode k is reset with SEED+k")
+    p.add_argument("--n-envs", type=int, default=8, help="parallel environments (same results)")
+    _add_json(p)
+
+    # record
+    p = sub.add_parser(
+        "record",
+        help="render episodes of an agent to GIF or MP4",
+        description="Render greedy episodes with render_mode=rgb_array and write an animation.",
+        epilog="examples:\n  rlworks record runs/my-run --out cartpole.gif\n"
+        "  rlworks record --policy basic CartPole-v1 --out basic.mp4",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("target", nargs="+", metavar="RUN_DIR|CHECKPOINT [ENV] | ENV")
+    p.add_argument("--policy", choices=["basic", "random"], help="record a hand-coded policy")
+    p.add_argument("--out", help="output .gif or .mp4 (default RUN_DIR/episode.gif)")
+    p.add_argument("--episodes", type=int, default=1, help="episodes to record (default 1)")
+    p.add_argument("--seed", type=int, default=0, help="episode k is reset with SEED+k")
+    p.add_argument("--fps", type=int, help="frames per second (default: the env's render_fps)")
+    p.add_argument("--max-steps", type=int, help="stop each episode after this many steps")
+    _add_json(p)
+
+    # plot
+    p = sub.add_parser(
+        "plot",
+        help="plot learning curves of one or more runs to PNG",
+        description="Draw training return and evaluation mean ± std against environment steps.",
+    )
+    p.add_argument("runs", nargs="+", metavar="RUN_DIR")
+    p.add_argument("--out", help="output PNG (default RUN_DIR/curve.png for one run)")
+    p.add_argument("--title", help="figure title")
+    p.add_argument("--target-return", type=float, help="draw a dashed line at this return")
+
+    # envs
+    p = sub.add_parser("envs", help="list available environment ids by family")
+    p.add_argument("--family", help="only this family, e.g. classic-control or atari")
+    _add_json(p)
+
+    # check-env
+    p = sub.add_parser(
+        "check-env",
+        help="check that an environment follows the Gymnasium API",
+        description="Run Gymnasium's checks plus rlworks' clearer ones on a registered id, a "
+        "module:Class or a path/to/file.py:Class.",
+    )
+    p.add_argument("target", metavar="ENV_ID|MODULE:CLASS")
+    _add_json(p)
+
+    # config
+    p = sub.add_parser(
+        "config",
+        help="show an algorithm's settings, defaults, docs and preset",
+        description="Print the resolved settings of ALGO (on ENV, with its bundled preset) as "
+        "YAML, each field with its documentation.",
+    )
+    p.add_argument("algo")
+    p.add_argument("env", nargs="?")
+    p.add_argument("--preset", help="bundled preset name or YAML file")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``rlworks`` command; returns the exit status."""
+    from rlworks.errors import RLWorksError
+
+    args = build_parser().parse_args(argv)
+    try:
+        handler = COMMANDS[args.command]
+        return handler(args)
+    except RLWorksError as exc:
+        if args.debug:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if args.debug:
+            raise
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        print(
+            f"error: {type(exc).__name__}: {first} (rerun with --debug for the traceback)",
+            file=sys.stderr,
+        )
+        return 1
+
+
+def _emit(args: argparse.Namespace, payload: dict[str, Any], human: str) -> None:
+    if getattr(args, "json", False):
+        print(json.dumps(_json_safe(payload)))
+    else:
+        print(human)
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+# --------------------------------------------------------------------------- train
+def _cmd_train(args: argparse.Namespace) -> int:
+    from rlworks.training.rundir import create_run_dir, default_run_dir
+    from rlworks.training.trainer import train
+
+    if args.resume:
+        return _resume(args)
+    if not args.algo or not args.env:
+        from rlworks.errors import ConfigError
+
+        raise ConfigError("train needs ALGO and ENV (or --resume RUN_DIR)")
+    run, train_config, agent_config, agent_cls = _resolve_settings(args)
+    env = _make_train_env(run["env"], train_config)
+    agent = agent_cls(env, agent_config, seed=train_config.seed, device=train_config.device)
+    run_dir = Path(args.run_dir) if args.run_dir else default_run_dir(
+        run["algo"], run["env"], train_config.seed
+    )
+    create_run_dir(run_dir, run)
+    result = train(
+        agent, train_config, run_dir=run_dir, progress=not args.quiet, run_config=run
+    )
+    env.close()
+    _report_train(args, result)
+    return 0
+
+
+def _resolve_settings(args: argparse.Namespace) -> tuple[dict[str, Any], Any, Any, Any]:
+    """Defaults ← preset ← --set ← flags; every value validated before any work starts."""
+    import dataclasses
+
+    from rlworks.agents import get_algorithm
+    from rlworks.config import config_from_dict, config_to_dict, find_preset, load_yaml
+    from rlworks.envs.registry import resolve_env_id
+    from rlworks.errors import ConfigError
+    from rlworks.training.trainer import TrainConfig
+
+    agent_cls = get_algorithm(args.algo)
+    resolve_env_id(args.env)
+    preset_path = find_preset(args.preset, args.algo, args.env)
+    train_values: dict[str, Any] = {}
+    agent_values: dict[str, Any] = {}
+    if preset_path is not None:
+        data = load_yaml(preset_path)
+        source = str(preset_path)
+        unknown = set(data) - {"algo", "env", "train", "agent", "description"}
+        if unknown:
+            raise ConfigError(
+                f"{source}: unknown top-level key {sorted(unknown)[0]!r}; "
+                "allowed: algo, env, description, train, agent"
+            )
+        if data.get("algo", args.algo) != args.algo:
+            raise ConfigError(f"{source}: preset is for algorithm {data['algo']!r}, not {args.algo}")
+        train_values.update(data.get("train") or {})
+        agent_values.update(data.get("agent") or {})
+        config_from_dict(TrainConfig, train_values, source=source)
+        config_from_dict(agent_cls.config_cls, agent_values, source=source)
+    train_fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    agent_fields = {f.name for f in dataclasses.fields(agent_cls.config_cls)}
+    from rlworks.config import parse_overrides
+
+    for key, value in parse_overrides(args.overrides).items():
+        scope, _, name = key.rpartition(".")
+        if scope == "train" or (not scope and name in train_fields and name not in agent_fields):
+            train_values[name] = value
+        elif scope == "agent" or (not scope and name in agent_fields):
+            agent_values[name] = value
+        elif scope:
+            raise ConfigError(f"--set {key}: unknown scope {scope!r}; use agent.KEY or train.KEY")
+        else:
+            allowed = ", ".join(sorted(agent_fields | train_fields))
+            raise ConfigError(
+                f"--set {key}: unknown key for {args.algo}; allowed: {allowed}"
+            )
+    flags = {
+        "steps": args.steps,
+        "seed": args.seed,
+        "n_envs": args.n_envs,
+        "device": args.device,
+        "eval_every": args.eval_every,
+        "eval_episodes": args.eval_episodes,
+        "target_return": args.target_return,
+        "checkpoint_every": args.checkpoint_every,
+    }
+    train_values.update({k: v for k, v in flags.items() if v is not None})
+    train_config = config_from_dict(TrainConfig, train_values, source="command line")
+    agent_config = config_from_dict(agent_cls.config_cls, agent_values, source="command line")
+    run = {
+        "algo": args.algo,
+        "env": args.env,
+        "preset": str(preset_path) if preset_path else None,
+        "train": config_to_dict(train_config),
+        "agent": config_to_dict(agent_config),
+    }
+    return run, train_config, agent_config, agent_cls
+
+
+def _make_train_env(env_id: str, train_config: Any) -> Any:
+    from rlworks.envs.make import make_env
+
+    return make_env(
+        env_id,
+        train_config.n_envs,
+        seed=train_config.seed,
+        vectorization=train_config.vectorization,
+    )
+
+
+def _resume(args: argparse.Namespace) -> int:
+    from rlworks.agents import get_algorithm
+    from rlworks.config import config_from_dict
+    from rlworks.training.checkpoint import find_checkpoint, load_checkpoint
+    from rlworks.training.rundir import read_run_config
+    from rlworks.training.trainer import TrainConfig, train
+
+    run_dir = Path(args.resume)
+    run = read_run_config(run_dir)
+    source = str(run_dir / "config.yaml")
+    train_values = dict(run.get("train") or {})
+    if args.steps is not None:
+        train_values["steps"] = args.steps
+    train_config = config_from_dict(TrainConfig, train_values, source=source)
+    agent_cls = get_algorithm(str(run.get("algo")))
+    agent_config = config_from_dict(agent_cls.config_cls, run.get("agent") or {}, source=source)
+    file = find_checkpoint(run_dir)
+    payload = load_checkpoint(file)
+    env = _make_train_env(str(run["env"]), train_config)
+    agent = agent_cls.from_payload(payload, env, device=train_config.device, source=str(file))
+    agent.config = agent_config
+    result = train(
+        agent,
+        train_config,
+        run_dir=run_dir,
+        progress=not args.quiet,
+        run_config=run,
+        resume=payload.get("trainer"),
+    )
+    env.close()
+    _report_train(args, result)
+    return 0
+
+
+def _report_train(args: argparse.Namespace, result: Any) -> None:
+    data = result.to_dict()
+    solved = (
+        f"solved at step {result.solved_at_step:,} ({result.solved_at_s:.1f} s)"
+        if result.solved_at_step is not None
+        else "target not reached" if args.target_return is not None else ""
+    )
+    human = (
+        f"{result.algo} on {result.env}: {result.steps:,} steps in {result.wall_s:.1f} s "
+        f"({result.steps_per_s:,.0f} steps/s); eval {result.eval_mean:.1f} ± {result.eval_std:.1f}"
+        f"{'; ' + solved if solved else ''}\nrun directory: {result.run_dir}"
+    )
+    _emit(args, data, human)
+
+
+# --------------------------------------------------------------------------- eval / record
+def _policy_and_env(args: argparse.Namespace) -> tuple[Any, str, str]:
+    """(policy or agent, env id, label) for eval and record."""
+    from rlworks.errors import ConfigError
+
+    targets = list(args.target)
+    if args.policy:
+        if len(targets) != 1:
+            raise ConfigError(f"--policy {args.policy} takes one ENV, got {' '.join(targets)}")
+        from rlworks.envs.make import make_env
+        from rlworks.policies import make_named_policy
+
+        env_id = targets[0]
+        probe = make_env(env_id, 1, seed=args.seed)
+        policy = make_named_policy(args.policy, env_id, probe, seed=args.seed)
+        probe.close()
+        return policy, env_id, f"{args.policy} policy"
+    if len(targets) > 2:
+        raise ConfigError(f"expected RUN_DIR|CHECKPOINT [ENV], got {' '.join(targets)}")
+    from rlworks.agents import load
+
+    env_arg = targets[1] if len(targets) == 2 else None
+    agent = load(targets[0], env_arg, device="cpu")
+    return agent, agent.env_id, f"{agent.algo} agent from {targets[0]}"
+
+
+def _cmd_eval(args: argparse.Namespace) -> int:
+    import time
+
+    from rlworks.errors import ConfigError
+    from rlworks.training.evaluation import evaluate
+
+    if args.episodes < 1:
+        raise ConfigError(f"--episodes must be >= 1, got {args.episodes}")
+    policy, env_id, label = _policy_and_env(args)
+    start = time.perf_counter()
+    result = evaluate(policy, env_id, episodes=args.episodes, seed=args.seed, n_envs=args.n_envs)
+    wall = time.perf_counter() - start
+    payload = {
+        "env": env_id,
+        "policy": label,
+        **result.to_dict(with_episodes=False),
+        "wall_s": round(wall, 3),
+    }
+    human = (
+        f"{label} on {env_id}, {result.episodes} episodes (seeds {args.seed}..."
+        f"{args.seed + result.episodes - 1}):\n  mean {result.mean:.3f}  std {result.std:.3f}  "
+        f"min {result.min:g}  max {result.max:g}"
+    )
+    _emit(args, payload, human)
+    return 0
+
+
+def _cmd_record(args: argparse.Namespace) -> int:
+    from rlworks.envs.make import make_single_env
+    from rlworks.errors import ConfigError
+    from rlworks.viz.animation import render_episodes, save_animation
+
+    if args.episodes < 1:
+        raise ConfigError(f"--episodes must be >= 1, got {args.episodes}")
+    out = Path(args.out) if args.out else None
+    if out is None:
+        first = Path(args.target[0])
+        out = (first / "episode.gif") if (not args.policy and first.is_dir()) else Path("episode.gif")
+    if out.suffix.lower() not in (".gif", ".mp4"):
+        raise ConfigError(f"--out must end in .gif or .mp4, got {str(out)!r}")
+    policy, env_id, label = _policy_and_env(args)
+    actor = policy
+    batch_policy = (lambda obs: actor.act(obs, explore=False)) if hasattr(actor, "act") else actor
+    probe = make_single_env(env_id, render_mode="rgb_array")
+    fps = args.fps or int(probe.metadata.get("render_fps") or 30)
+    probe.close()
+    frames, returns = render_episodes(
+        lambda: make_single_env(env_id, render_mode="rgb_array"),
+        batch_policy,
+        episodes=args.episodes,
+        seed=args.seed,
+        max_steps=args.max_steps,
+    )
+    path = save_animation(frames, out, fps=fps)
+    payload = {"out": str(path), "frames": len(frames), "returns": returns, "env": env_id}
+    human = f"wrote {path} ({len(frames)} frames, returns {', '.join(f'{r:g}' for r in returns)})"
+    _emit(args, payload, human)
+    return 0
+
+
+# --------------------------------------------------------------------------- plot / envs / check
+def _cmd_plot(args: argparse.Namespace) -> int:
+    from rlworks.viz.curves import plot_learning_curves
+
+    if args.out:
+        out = Path(args.out)
+    elif len(args.runs) == 1 and Path(args.runs[0]).is_dir():
+        out = Path(args.runs[0]) / "curve.png"
+    else:
+        out = Path("curves.png")
+    path = plot_learning_curves(
+        args.runs, out, title=args.title, target_return=args.target_return
+    )
+    print(f"wrote {path}")
+    return 0
+
+
+def _cmd_envs(args: argparse.Namespace) -> int:
+    from rlworks.envs.registry import list_envs
+    from rlworks.errors import EnvError
+
+    families = list_envs()
+    if args.family:
+        if args.family not in families:
+            raise EnvError(
+                f"unknown family {args.family!r}; available: {', '.join(sorted(families))}"
+            )
+        families = {args.family: families[args.family]}
+    lines = []
+    for family, ids in families.items():
+        lines.append(f"{family} ({len(ids)}):")
+        lines.extend(f"  {env_id}" for env_id in ids)
+    _emit(args, families, "\n".join(lines))
+    return 0
+
+
+def _cmd_check_env(args: argparse.Namespace) -> int:
+    from rlworks.envs.checker import check_env, load_env_target
+
+    env = load_env_target(args.target)
+    try:
+        check_env(env)
+    finally:
+        env.close()
+    _emit(args, {"target": args.target, "ok": True}, f"{args.target}: passes check_env")
+    return 0
+
+
+def _cmd_config(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    import yaml
+
+    from rlworks.agents import get_algorithm
+    from rlworks.config import config_from_dict, config_to_dict, field_docs, find_preset, load_yaml
+    from rlworks.training.trainer import TrainConfig
+
+    agent_cls = get_algorithm(args.algo)
+    preset = find_preset(args.preset, args.algo, args.env or "") if (args.env or args.preset) else None
+    data = load_yaml(preset) if preset else {}
+    sections = (
+        ("train", TrainConfig, data.get("train") or {}),
+        ("agent", agent_cls.config_cls, data.get("agent") or {}),
+    )
+    print(f"# {args.algo}{' on ' + args.env if args.env else ''}" + (f" (preset {preset})" if preset else ""))
+    for name, cls, values in sections:
+        config = config_from_dict(cls, values, source=str(preset or "defaults"))
+        docs = field_docs(cls)
+        print(f"{name}:")
+        for f in dataclasses.fields(config):
+            value = yaml.safe_dump(config_to_dict(config)[f.name], default_flow_style=True).strip()
+            value = value.removesuffix("\n...").removesuffix(" ...")
+            print(f"  # {docs.get(f.name, '')}")
+            print(f"  {f.name}: {value}")
+    return 0
+
+
+COMMANDS = {
+    "train": _cmd_train,
+    "eval": _cmd_eval,
+    "record": _cmd_record,
+    "plot": _cmd_plot,
+    "envs": _cmd_envs,
+    "check-env": _cmd_check_env,
+    "config": _cmd_config,
+}
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

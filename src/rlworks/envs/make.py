@@ -1,0 +1,223 @@
+"""``make_env``: every environment rlworks trains on is a seeded Gymnasium vector env.
+
+This module owns the choice of vectorization (a native vector entry point when the environment has
+one, else Gymnasium's sync or async vector env), the wrappers applied to each sub-environment, and
+the seed that makes a run reproducible.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Literal
+
+import gymnasium as gym
+from gymnasium.error import DependencyNotInstalled
+from gymnasium.vector import AutoresetMode
+
+from rlworks.envs.registry import missing_extra_hint, resolve_env_id
+from rlworks.errors import EnvError
+
+__all__ = ["SeededVectorEnv", "Vectorization", "autoreset_mode_of", "make_env", "make_single_env"]
+
+Vectorization = Literal["auto", "native", "sync", "async"]
+"""How sub-environments are batched: ``native`` uses the environment's own vector entry point
+(CartPole: one NumPy step for all copies), ``sync`` steps copies one after another in this process,
+``async`` runs each copy in a subprocess, and ``auto`` picks ``native`` when available, else ``sync``."""
+
+_VECTORIZATIONS = ("auto", "native", "sync", "async")
+EnvFactory = Callable[[], gym.Env[Any, Any]]
+Wrapper = Callable[[gym.Env[Any, Any]], gym.Env[Any, Any]]
+
+
+class SeededVectorEnv(gym.vector.VectorWrapper):
+    """A vector env that remembers its seed: the first ``reset()`` without a seed uses it.
+
+    It also seeds the action spaces, so ``action_space.sample()`` is reproducible, and exposes
+    ``env_id`` (the Gymnasium id or factory name) for checkpoints and logs.
+    """
+
+    def __init__(self, env: gym.vector.VectorEnv, env_id: str, seed: int | None) -> None:
+        """Wrap ``env``.
+
+        Args:
+            env: The vector env to wrap.
+            env_id: The registered id it was made from (or a descriptive name for a factory).
+            seed: Seed for the first reset and the action spaces; ``None`` leaves them unseeded.
+        """
+        super().__init__(env)
+        self.env_id = env_id
+        self.seed = seed
+        self._seeded = seed is None
+        if seed is not None:
+            self.action_space.seed(seed)
+            self.single_action_space.seed(seed)
+
+    def reset(
+        self, *, seed: int | list[int | None] | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[Any, dict[str, Any]]:
+        """Reset all sub-environments; the first call without ``seed`` uses the stored seed."""
+        if seed is None and not self._seeded:
+            seed = self.seed
+        self._seeded = True
+        return self.env.reset(seed=seed, options=options)  # type: ignore[arg-type]
+
+
+def autoreset_mode_of(env: gym.vector.VectorEnv) -> AutoresetMode:
+    """The autoreset mode a vector env declares in its metadata (Gymnasium's default: next step)."""
+    mode = env.metadata.get("autoreset_mode", AutoresetMode.NEXT_STEP)
+    return mode if isinstance(mode, AutoresetMode) else AutoresetMode(mode)
+
+
+def make_single_env(
+    env_id: str,
+    *,
+    render_mode: str | None = None,
+    max_episode_steps: int | None = None,
+    env_kwargs: Mapping[str, Any] | None = None,
+    wrappers: Sequence[Wrapper] = (),
+) -> gym.Env[Any, Any]:
+    """Make one (non-vector) environment with clear errors, for rendering and checking.
+
+    Args:
+        env_id: A registered Gymnasium id, e.g. ``"CartPole-v1"``.
+        render_mode: Gymnasium render mode, e.g. ``"rgb_array"``.
+        max_episode_steps: Override of the registered time limit.
+        env_kwargs: Extra keyword arguments for the environment's constructor.
+        wrappers: Callables applied in order to the environment.
+
+    Raises:
+        EnvError: The id is unknown, needs a missing extra, or rejects ``env_kwargs``.
+    """
+    resolve_env_id(env_id)
+    kwargs = dict(env_kwargs or {})
+    try:
+        env = gym.make(
+            env_id, render_mode=render_mode, max_episode_steps=max_episode_steps, **kwargs
+        )
+    except DependencyNotInstalled as exc:
+        raise EnvError(missing_extra_hint(env_id, exc) or f"{env_id}: {exc}") from exc
+    except TypeError as exc:
+        raise EnvError(f"environment {env_id!r} rejected its arguments {kwargs}: {exc}") from exc
+    for wrap in wrappers:
+        env = wrap(env)
+    return env
+
+
+def make_env(
+    env_id: str | EnvFactory,
+    n_envs: int = 1,
+    *,
+    seed: int | None = 0,
+    vectorization: Vectorization = "auto",
+    wrappers: Sequence[Wrapper] = (),
+    env_kwargs: Mapping[str, Any] | None = None,
+    render_mode: str | None = None,
+    max_episode_steps: int | None = None,
+    autoreset_mode: AutoresetMode | None = None,
+) -> SeededVectorEnv:
+    """Make a seeded Gymnasium vector env of ``n_envs`` copies of an environment.
+
+    Example:
+        >>> env = make_env("CartPole-v1", n_envs=8, seed=0)
+        >>> obs, info = env.reset()  # seeded with 0: sub-environment i gets 0 + i
+        >>> obs.shape
+        (8, 4)
+
+    Args:
+        env_id: A registered Gymnasium id (``"CartPole-v1"``, ``"rlworks/GridWorld-v0"``,
+            ``"ALE/Breakout-v5"`` with the ``atari`` extra) or a zero-argument factory returning
+            a ``gymnasium.Env``.
+        n_envs: Number of copies stepped together (>= 1).
+        seed: Seed used by the first ``reset()`` and by the action spaces; ``None`` for
+            nondeterministic runs.
+        vectorization: ``"auto"``, ``"native"``, ``"sync"`` or ``"async"`` (see
+            :data:`Vectorization`).
+        wrappers: Callables applied in order to each sub-environment (not allowed with
+            ``"native"``, whose sub-environments are not separate objects).
+        env_kwargs: Extra keyword arguments for the environment's constructor.
+        render_mode: Gymnasium render mode of the sub-environments.
+        max_episode_steps: Override of the registered time limit.
+        autoreset_mode: Gymnasium autoreset mode for sync/async vector envs; ``None`` keeps the
+            default (next step). Native vector envs only support next-step autoreset.
+
+    Returns:
+        A :class:`SeededVectorEnv`.
+
+    Raises:
+        EnvError: Unknown id (with close matches), missing extra, bad ``n_envs`` or
+            ``vectorization``, or a combination the environment cannot support.
+    """
+    if isinstance(n_envs, bool) or not isinstance(n_envs, int) or n_envs < 1:
+        raise EnvError(f"n_envs must be an integer >= 1, got {n_envs!r}")
+    if vectorization not in _VECTORIZATIONS:
+        raise EnvError(
+            f"vectorization must be one of {', '.join(_VECTORIZATIONS)}, got {vectorization!r}"
+        )
+    kwargs = dict(env_kwargs or {})
+    if render_mode is not None:
+        kwargs["render_mode"] = render_mode
+    if max_episode_steps is not None:
+        kwargs["max_episode_steps"] = max_episode_steps
+
+    if callable(env_id):
+        name = getattr(env_id, "__name__", type(env_id).__name__)
+        if vectorization == "native":
+            raise EnvError(f"vectorization 'native' needs a registered id, not the factory {name}")
+        fns = [_wrapped(env_id, wrappers) for _ in range(n_envs)]
+        return SeededVectorEnv(_vectorize(fns, vectorization, autoreset_mode), name, seed)
+
+    spec = resolve_env_id(env_id)
+    native_ok = (
+        spec.vector_entry_point is not None
+        and not wrappers
+        and autoreset_mode in (None, AutoresetMode.NEXT_STEP)
+        and not spec.id.startswith("ALE/")
+    )
+    if vectorization == "native" and not native_ok:
+        why = "it has no vector entry point" if spec.vector_entry_point is None else ""
+        why = why or "native vector envs take no per-copy wrappers or autoreset mode"
+        raise EnvError(f"vectorization 'native' is not available for {env_id!r}: {why}")
+    try:
+        if vectorization == "native" or (vectorization == "auto" and native_ok):
+            venv = gym.make_vec(env_id, n_envs, vectorization_mode="vector_entry_point", **kwargs)
+        else:
+            fns = [_registered(env_id, kwargs, wrappers) for _ in range(n_envs)]
+            venv = _vectorize(fns, vectorization, autoreset_mode)
+    except DependencyNotInstalled as exc:
+        raise EnvError(missing_extra_hint(env_id, exc) or f"{env_id}: {exc}") from exc
+    except TypeError as exc:
+        raise EnvError(f"environment {env_id!r} rejected its arguments {kwargs}: {exc}") from exc
+    return SeededVectorEnv(venv, env_id, seed)
+
+
+def _registered(env_id: str, kwargs: Mapping[str, Any], wrappers: Sequence[Wrapper]) -> EnvFactory:
+    def factory() -> gym.Env[Any, Any]:
+        env = gym.make(env_id, **kwargs)
+        for wrap in wrappers:
+            env = wrap(env)
+        return env
+
+    return factory
+
+
+def _wrapped(make: EnvFactory, wrappers: Sequence[Wrapper]) -> EnvFactory:
+    def factory() -> gym.Env[Any, Any]:
+        env = make()
+        if not isinstance(env, gym.Env):
+            raise EnvError(
+                f"environment factory returned {type(env).__name__}, not a gymnasium.Env"
+            )
+        for wrap in wrappers:
+            env = wrap(env)
+        return env
+
+    return factory
+
+
+def _vectorize(
+    fns: list[EnvFactory], vectorization: Vectorization, autoreset_mode: AutoresetMode | None
+) -> gym.vector.VectorEnv:
+    mode = autoreset_mode or AutoresetMode.NEXT_STEP
+    if vectorization == "async":
+        return gym.vector.AsyncVectorEnv(fns, autoreset_mode=mode)
+    return gym.vector.SyncVectorEnv(fns, autoreset_mode=mode)

@@ -1,0 +1,180 @@
+"""Checkpoint files: atomic writes, a versioned format, and the checks made when loading one.
+
+A checkpoint is a ``torch.save`` archive of plain data (tensors, numbers, strings, lists, dicts),
+loaded with ``weights_only=True`` so that opening one never runs code. It carries the format
+version, the rlworks version, the algorithm and its config, the environment id and the signatures
+of its spaces, the agent's state (networks, optimizer, RNG) and, when written by the trainer, the
+trainer's counters.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import torch
+
+from rlworks._version import __version__
+from rlworks.envs.spaces import space_signature
+from rlworks.errors import CheckpointError
+
+__all__ = [
+    "FORMAT",
+    "FORMAT_VERSION",
+    "atomic_write_bytes",
+    "check_spaces",
+    "find_checkpoint",
+    "load_checkpoint",
+    "save_checkpoint",
+]
+
+FORMAT = "rlworks-checkpoint"
+FORMAT_VERSION = 1
+"""Bumped whenever the payload layout changes; loading another version is refused."""
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` via a temporary file, fsync and rename: never half-written."""
+    path = Path(path)
+    with _atomic(path) as handle:
+        handle.write(data)
+    return path
+
+
+class _atomic:
+    """Context manager yielding a binary file that replaces ``path`` only on success."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.tmp = ""
+
+    def __enter__(self) -> Any:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, self.tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
+        self.handle = os.fdopen(fd, "wb")
+        return self.handle
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        try:
+            if exc_type is None:
+                self.handle.flush()
+                os.fsync(self.handle.fileno())
+            self.handle.close()
+            if exc_type is None:
+                os.replace(self.tmp, self.path)
+                _fsync_dir(self.path.parent)
+        finally:
+            if os.path.exists(self.tmp):
+                os.unlink(self.tmp)
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:  # some filesystems do not allow opening directories
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> Path:
+    """Write a checkpoint atomically, adding the format and library versions.
+
+    Args:
+        path: Destination file (its directory is created).
+        payload: The agent's checkpoint data (see ``Agent.checkpoint_payload``).
+
+    Returns:
+        The path written.
+    """
+    path = Path(path)
+    data = {"format": FORMAT, "format_version": FORMAT_VERSION, "rlworks_version": __version__}
+    data.update(payload)
+    with _atomic(path) as handle:
+        torch.save(data, handle)
+    return path
+
+
+def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    """Read and check a checkpoint written by :func:`save_checkpoint`.
+
+    Raises:
+        CheckpointError: Missing file, truncated or corrupt archive, not an rlworks checkpoint,
+            or written in another format version.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint {str(path)!r} does not exist")
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise CheckpointError(
+            f"checkpoint {str(path)!r} is truncated or corrupt ({reason[:120]})"
+        ) from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise CheckpointError(f"{str(path)!r} is not an rlworks checkpoint")
+    version = data.get("format_version")
+    if version != FORMAT_VERSION:
+        raise CheckpointError(
+            f"checkpoint {str(path)!r} has format version {version}, this rlworks "
+            f"({__version__}) reads version {FORMAT_VERSION}; re-train or use the rlworks "
+            f"version that wrote it ({data.get('rlworks_version', 'unknown')})"
+        )
+    for key in ("algo", "config", "env_id", "spaces", "agent"):
+        if key not in data:
+            raise CheckpointError(f"checkpoint {str(path)!r} lacks its {key!r} entry")
+    return data
+
+
+def check_spaces(
+    payload: dict[str, Any],
+    observation_space: gym.Space[Any],
+    action_space: gym.Space[Any],
+    *,
+    env_name: str,
+    source: str = "checkpoint",
+) -> None:
+    """Refuse a checkpoint whose spaces differ from an environment's.
+
+    Raises:
+        CheckpointError: Naming the space, what the checkpoint expects and what the env has.
+    """
+    for what, space in (("observation", observation_space), ("action", action_space)):
+        expected = payload["spaces"][what]
+        actual = space_signature(space)
+        if expected != actual:
+            raise CheckpointError(
+                f"{source} was trained on {what} space {expected} ({payload['env_id']}), "
+                f"but {env_name} has {actual}"
+            )
+
+
+def find_checkpoint(target: str | Path) -> Path:
+    """The checkpoint file for a checkpoint path or a run directory (its ``final.pt`` if present,
+    else its latest ``step_*.pt``).
+
+    Raises:
+        CheckpointError: The path does not exist or the run directory holds no checkpoint.
+    """
+    path = Path(target)
+    if path.is_file():
+        return path
+    if not path.is_dir():
+        raise CheckpointError(f"{str(path)!r} is neither a run directory nor a checkpoint file")
+    checkpoints = path / "checkpoints"
+    final = checkpoints / "final.pt"
+    if final.is_file():
+        return final
+    steps = sorted(checkpoints.glob("step_*.pt"), key=lambda p: int(p.stem.split("_")[1]))
+    if steps:
+        return steps[-1]
+    raise CheckpointError(
+        f"run directory {str(path)!r} has no checkpoint in {str(checkpoints)!r}; "
+        "expected one written by `rlworks train`"
+    )
