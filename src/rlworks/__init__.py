@@ -12,7 +12,7 @@ Quickstart::
     agent = rw.load("search.pt")
 """
 
-from rlworks import agents, envs, policies, training
+from rlworks import agents, envs, policies, training, viz
 from rlworks._version import __version__
 from rlworks.agents import load
 from rlworks.envs import check_env, make_env
@@ -33,4 +33,6 @@ __all__ = [
     "make_env",
     "policies",
     "train",
+    "training",
+    "viz",
 ]

@@ -214,13 +214,13 @@ def _cmd_train(args: argparse.Namespace) -> int:
     run, train_config, agent_config, agent_cls = _resolve_settings(args)
     env = _make_train_env(run["env"], train_config)
     agent = agent_cls(env, agent_config, seed=train_config.seed, device=train_config.device)
-    run_dir = Path(args.run_dir) if args.run_dir else default_run_dir(
-        run["algo"], run["env"], train_config.seed
+    run_dir = (
+        Path(args.run_dir)
+        if args.run_dir
+        else default_run_dir(run["algo"], run["env"], train_config.seed)
     )
     create_run_dir(run_dir, run)
-    result = train(
-        agent, train_config, run_dir=run_dir, progress=not args.quiet, run_config=run
-    )
+    result = train(agent, train_config, run_dir=run_dir, progress=not args.quiet, run_config=run)
     env.close()
     _report_train(args, result)
     return 0
@@ -251,7 +251,9 @@ def _resolve_settings(args: argparse.Namespace) -> tuple[dict[str, Any], Any, An
                 "allowed: algo, env, description, train, agent"
             )
         if data.get("algo", args.algo) != args.algo:
-            raise ConfigError(f"{source}: preset is for algorithm {data['algo']!r}, not {args.algo}")
+            raise ConfigError(
+                f"{source}: preset is for algorithm {data['algo']!r}, not {args.algo}"
+            )
         train_values.update(data.get("train") or {})
         agent_values.update(data.get("agent") or {})
         config_from_dict(TrainConfig, train_values, source=source)
@@ -270,9 +272,7 @@ def _resolve_settings(args: argparse.Namespace) -> tuple[dict[str, Any], Any, An
             raise ConfigError(f"--set {key}: unknown scope {scope!r}; use agent.KEY or train.KEY")
         else:
             allowed = ", ".join(sorted(agent_fields | train_fields))
-            raise ConfigError(
-                f"--set {key}: unknown key for {args.algo}; allowed: {allowed}"
-            )
+            raise ConfigError(f"--set {key}: unknown key for {args.algo}; allowed: {allowed}")
     flags = {
         "steps": args.steps,
         "seed": args.seed,
@@ -346,7 +346,9 @@ def _report_train(args: argparse.Namespace, result: Any) -> None:
     solved = (
         f"solved at step {result.solved_at_step:,} ({result.solved_at_s:.1f} s)"
         if result.solved_at_step is not None
-        else "target not reached" if args.target_return is not None else ""
+        else "target not reached"
+        if args.target_return is not None
+        else ""
     )
     human = (
         f"{result.algo} on {result.env}: {result.steps:,} steps in {result.wall_s:.1f} s "
@@ -419,10 +421,12 @@ def _cmd_record(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else None
     if out is None:
         first = Path(args.target[0])
-        out = (first / "episode.gif") if (not args.policy and first.is_dir()) else Path("episode.gif")
+        out = (
+            (first / "episode.gif") if (not args.policy and first.is_dir()) else Path("episode.gif")
+        )
     if out.suffix.lower() not in (".gif", ".mp4"):
         raise ConfigError(f"--out must end in .gif or .mp4, got {str(out)!r}")
-    policy, env_id, label = _policy_and_env(args)
+    policy, env_id, _ = _policy_and_env(args)
     actor = policy
     batch_policy = (lambda obs: actor.act(obs, explore=False)) if hasattr(actor, "act") else actor
     probe = make_single_env(env_id, render_mode="rgb_array")
@@ -452,9 +456,7 @@ def _cmd_plot(args: argparse.Namespace) -> int:
         out = Path(args.runs[0]) / "curve.png"
     else:
         out = Path("curves.png")
-    path = plot_learning_curves(
-        args.runs, out, title=args.title, target_return=args.target_return
-    )
+    path = plot_learning_curves(args.runs, out, title=args.title, target_return=args.target_return)
     print(f"wrote {path}")
     return 0
 
@@ -500,16 +502,21 @@ def _cmd_config(args: argparse.Namespace) -> int:
     from rlworks.training.trainer import TrainConfig
 
     agent_cls = get_algorithm(args.algo)
-    preset = find_preset(args.preset, args.algo, args.env or "") if (args.env or args.preset) else None
+    preset = (
+        find_preset(args.preset, args.algo, args.env or "") if (args.env or args.preset) else None
+    )
     data = load_yaml(preset) if preset else {}
-    sections = (
+    sections: list[tuple[str, type[Any], dict[str, Any]]] = [
         ("train", TrainConfig, data.get("train") or {}),
         ("agent", agent_cls.config_cls, data.get("agent") or {}),
+    ]
+    print(
+        f"# {args.algo}{' on ' + args.env if args.env else ''}"
+        + (f" (preset {preset})" if preset else "")
     )
-    print(f"# {args.algo}{' on ' + args.env if args.env else ''}" + (f" (preset {preset})" if preset else ""))
     for name, cls, values in sections:
         config = config_from_dict(cls, values, source=str(preset or "defaults"))
-        docs = field_docs(cls)
+        docs = field_docs(cls)  # type: ignore[arg-type]
         print(f"{name}:")
         for f in dataclasses.fields(config):
             value = yaml.safe_dump(config_to_dict(config)[f.name], default_flow_style=True).strip()

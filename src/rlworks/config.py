@@ -12,6 +12,7 @@ import ast
 import dataclasses
 import difflib
 import inspect
+import itertools
 import textwrap
 import types
 import typing
@@ -57,7 +58,7 @@ def field_docs(cls: type) -> dict[str, str]:
         except (OSError, TypeError):
             continue
         body = tree.body[0].body if tree.body and isinstance(tree.body[0], ast.ClassDef) else []
-        for node, following in zip(body, body[1:], strict=False):
+        for node, following in itertools.pairwise(body):
             if (
                 isinstance(node, ast.AnnAssign)
                 and isinstance(node.target, ast.Name)
@@ -81,8 +82,10 @@ def config_to_dict(config: Any) -> dict[str, Any]:
 def config_from_dict(cls: type[C], data: Mapping[str, Any], *, source: str = "config") -> C:
     """Build and validate a config dataclass from a mapping.
 
-    Values are coerced to the field's type (``"3"`` → 3 for an int field, ``1`` → 1.0 for a float);
-    the config's ``validate()`` method, when it has one, then checks ranges.
+    Values are expected already typed, as YAML and :func:`parse_overrides` read them; they are
+    only converted where no information is lost (``3.0`` → 3 for an int field, ``1`` → 1.0 for a
+    float, a list → a tuple). Strings are never parsed: ``"3"`` for an int field is an error.
+    The config's ``validate()`` method, when it has one, then checks ranges.
 
     Args:
         cls: The dataclass type, e.g. ``RandomSearchConfig``.
@@ -102,8 +105,9 @@ def config_from_dict(cls: type[C], data: Mapping[str, Any], *, source: str = "co
         if key not in names:
             close = difflib.get_close_matches(str(key), names, n=1)
             hint = f"did you mean {close[0]!r}? " if close else ""
+            allowed = ", ".join(names)
             raise ConfigError(
-                f"{source}: unknown key {key!r} for {_label(cls)}; {hint}allowed: {', '.join(names)}"
+                f"{source}: unknown key {key!r} for {_label(cls)}; {hint}allowed: {allowed}"
             )
         values[key] = coerce(hints[key], value, key=key, source=source)
     config = cls(**values)
@@ -129,7 +133,9 @@ def coerce(hint: Any, value: Any, *, key: str, source: str) -> Any:
                 return coerce(arg, value, key=key, source=source)
             except ConfigError as exc:
                 errors.append(str(exc))
-        raise ConfigError(errors[0] if len(errors) == 1 else _bad(key, value, _hint_name(hint), source))
+        raise ConfigError(
+            errors[0] if len(errors) == 1 else _bad(key, value, _hint_name(hint), source)
+        )
     if origin is typing.Literal:
         if value in args:
             return value

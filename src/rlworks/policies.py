@@ -7,6 +7,7 @@ leans to. Over 500 episodes it keeps the pole up for 41.7 steps on average (the 
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from typing import Any
 
@@ -45,8 +46,9 @@ def random_policy(action_space: gym.Space[Any], seed: int | None = None) -> Batc
         rng = np.random.default_rng(seed)
         n, start = int(action_space.n), int(action_space.start)
         return lambda obs: rng.integers(start, start + n, size=len(obs))
-    action_space.seed(seed)
-    return lambda obs: np.stack([np.asarray(action_space.sample()) for _ in range(len(obs))])
+    space = copy.deepcopy(action_space)  # its own generator: seeding must not touch the caller's
+    space.seed(seed)
+    return lambda obs: np.stack([np.asarray(space.sample()) for _ in range(len(obs))])
 
 
 def _basic_for(env_id: str, env: gym.vector.VectorEnv, seed: int | None) -> BatchPolicy:

@@ -12,10 +12,11 @@ __all__ = ["Transition"]
 class Transition(NamedTuple):
     """One vectorized environment step for ``B`` environments (``B <= n_envs``).
 
-    The driver drops the rows of environments that were only being reset on this step (Gymnasium's
-    next-step autoreset), so every row is a real transition and ``env_ids`` says which sub-environment
-    each row came from. ``next_obs`` is always the observation that followed ``obs`` in the same
-    episode, also on the last step of an episode: the final observation, never the reset one.
+    The driver drops the rows of environments that were only being reset on this step
+    (Gymnasium's next-step autoreset), so every row is a real transition and ``env_ids`` says
+    which sub-environment each row came from. ``next_obs`` is always the observation that
+    followed ``obs`` in the same episode, also on the last step of an episode: the final
+    observation, never the reset one.
 
     Attributes:
         obs: Observations before the step, ``[B, *obs_shape]``.
@@ -38,7 +39,8 @@ class Transition(NamedTuple):
     @property
     def done(self) -> np.ndarray:
         """``terminated | truncated``: the episode of this row ended on this step, ``[B]`` bool."""
-        return np.logical_or(self.terminated, self.truncated)
+        done: np.ndarray = np.logical_or(self.terminated, self.truncated)
+        return done
 
     @property
     def batch_size(self) -> int:

@@ -148,7 +148,7 @@ class Agent(abc.ABC, Generic[C]):
 
     @property
     def observers(self) -> list[Observer]:
-        """Observers the algorithm needs on the collect driver (a replay buffer, rollout storage)."""
+        """Observers the algorithm adds to the collect driver (replay buffer, rollout storage)."""
         return []
 
     # ----------------------------------------------------------------- shared behaviour
@@ -207,14 +207,22 @@ class Agent(abc.ABC, Generic[C]):
         config = config_from_dict(cls.config_cls, payload["config"], source=source)
         agent = cls(env or payload["env_id"], config, seed=int(payload["seed"]), device=device)
         check_spaces(
-            payload, agent.observation_space, agent.action_space, env_name=agent.env_id, source=source
+            payload,
+            agent.observation_space,
+            agent.action_space,
+            env_name=agent.env_id,
+            source=source,
         )
         agent.load_state_dict(payload["agent"])
         return agent
 
     @classmethod
     def load(
-        cls, path: str | Path, env: gym.vector.VectorEnv | str | None = None, *, device: str = "auto"
+        cls,
+        path: str | Path,
+        env: gym.vector.VectorEnv | str | None = None,
+        *,
+        device: str = "auto",
     ) -> Self:
         """Load a checkpoint written by :meth:`save` or by the trainer.
 
@@ -249,10 +257,14 @@ class Agent(abc.ABC, Generic[C]):
         """
         from rlworks.training.trainer import TrainConfig, train
 
-        run_kwargs = {k: train_settings.pop(k) for k in ("run_dir", "progress", "callbacks")
-                      if k in train_settings}
+        run_kwargs = {
+            k: train_settings.pop(k)
+            for k in ("run_dir", "progress", "callbacks")
+            if k in train_settings
+        }
         config = config_from_dict(
-            TrainConfig, {"steps": total_steps, "seed": self.seed, **train_settings},
+            TrainConfig,
+            {"steps": total_steps, "seed": self.seed, **train_settings},
             source="learn()",
         )
         return train(self, config, **run_kwargs)

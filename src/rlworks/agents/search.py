@@ -62,9 +62,11 @@ class RandomSearchConfig:
 def linear_scores(params: np.ndarray, obs: np.ndarray, bias: bool) -> np.ndarray:
     """``obs @ W.T + b`` for a batch: params ``[A, D(+1)]``, obs ``[N, ...]`` → ``[N, A]``."""
     flat = obs.reshape(obs.shape[0], -1).astype(np.float64, copy=False)  # [N, D]
+    weights = params[:, :-1] if bias else params  # [A, D]
+    scores: np.ndarray = flat @ weights.T  # [N, A]
     if bias:
-        return flat @ params[:, :-1].T + params[:, -1]  # [N, A]
-    return flat @ params.T  # [N, A]
+        scores += params[:, -1]
+    return scores
 
 
 # ----------------------------------------------------------------------------- the agent
@@ -92,17 +94,17 @@ class RandomSearch(Agent[RandomSearchConfig]):
     ) -> None:
         """See :class:`~rlworks.agents.base.Agent`."""
         super().__init__(env, config, seed=seed, device=device)
-        obs_dim = int(np.prod(self.observation_space.shape))
+        obs_dim = int(np.prod(self.observation_space.shape or ()))
         if isinstance(self.action_space, gym.spaces.Discrete):
             n_out = int(self.action_space.n)
         else:
-            n_out = int(np.prod(self.action_space.shape))
+            n_out = int(np.prod(self.action_space.shape or ()))
         self.param_shape = (n_out, obs_dim + int(self.config.bias))
         self.best_params = np.zeros(self.param_shape)
         self.best_return = -math.inf
         self.candidate = self.best_params
         self.candidates_tried = 0
-        self.policy_version = 0
+        self.policy_version: int = 0
         self._candidate_returns = AverageReturn(buffer_size=self.config.episodes_per_candidate)
 
     @property
@@ -116,13 +118,15 @@ class RandomSearch(Agent[RandomSearchConfig]):
         scores = linear_scores(params, np.asarray(obs), self.config.bias)  # [N, A]
         space = self.action_space
         if isinstance(space, gym.spaces.Discrete):
-            return (scores.argmax(axis=1) + int(space.start)).astype(np.int64)  # [N]
+            actions: np.ndarray = scores.argmax(axis=1) + int(space.start)  # [N]
+            return actions.astype(np.int64)
         assert isinstance(space, gym.spaces.Box)
         low, high = space.low.reshape(-1), space.high.reshape(-1)
         bounded = np.isfinite(low) & np.isfinite(high)
         squashed = low + (np.tanh(scores) + 1.0) * 0.5 * (high - low)
-        actions = np.where(bounded, squashed, scores)  # [N, A]
-        return actions.reshape(obs.shape[0], *space.shape).astype(space.dtype)
+        continuous = np.where(bounded, squashed, scores)  # [N, A]
+        out: np.ndarray = continuous.reshape(obs.shape[0], *space.shape).astype(space.dtype)
+        return out
 
     def sample_candidate(self) -> np.ndarray:
         """Draw one parameter set from the configured distribution."""

@@ -7,6 +7,7 @@ the seed that makes a run reproducible.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
@@ -21,8 +22,9 @@ __all__ = ["SeededVectorEnv", "Vectorization", "autoreset_mode_of", "make_env", 
 
 Vectorization = Literal["auto", "native", "sync", "async"]
 """How sub-environments are batched: ``native`` uses the environment's own vector entry point
-(CartPole: one NumPy step for all copies), ``sync`` steps copies one after another in this process,
-``async`` runs each copy in a subprocess, and ``auto`` picks ``native`` when available, else ``sync``."""
+(CartPole: one NumPy step for all copies), ``sync`` steps copies one after another in this
+process, ``async`` runs each copy in a subprocess, and ``auto`` picks ``native`` when available,
+else ``sync``."""
 
 _VECTORIZATIONS = ("auto", "native", "sync", "async")
 EnvFactory = Callable[[], gym.Env[Any, Any]]
@@ -89,6 +91,7 @@ def make_single_env(
         EnvError: The id is unknown, needs a missing extra, or rejects ``env_kwargs``.
     """
     resolve_env_id(env_id)
+    _headless_rendering(render_mode)
     kwargs = dict(env_kwargs or {})
     try:
         env = gym.make(
@@ -154,6 +157,7 @@ def make_env(
             f"vectorization must be one of {', '.join(_VECTORIZATIONS)}, got {vectorization!r}"
         )
     kwargs = dict(env_kwargs or {})
+    _headless_rendering(render_mode)
     if render_mode is not None:
         kwargs["render_mode"] = render_mode
     if max_episode_steps is not None:
@@ -188,6 +192,14 @@ def make_env(
     except TypeError as exc:
         raise EnvError(f"environment {env_id!r} rejected its arguments {kwargs}: {exc}") from exc
     return SeededVectorEnv(venv, env_id, seed)
+
+
+def _headless_rendering(render_mode: str | None) -> None:
+    """Off-screen rendering needs no display or sound device: tell SDL (pygame) so, unless the
+    user already chose drivers, which also silences its start-up complaints on servers."""
+    if render_mode is not None and render_mode != "human":
+        os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+        os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 
 
 def _registered(env_id: str, kwargs: Mapping[str, Any], wrappers: Sequence[Wrapper]) -> EnvFactory:

@@ -27,7 +27,12 @@ Policy = Callable[[np.ndarray], np.ndarray]
 
 
 class Observer(Protocol):
-    """Anything called with each batch of transitions the driver collects."""
+    """Anything called with each batch of transitions the driver collects.
+
+    An observer that tracks episodes in progress (a return metric, an n-step buffer) may also
+    define ``on_reset()``: the driver calls it after it resets every sub-environment, since the
+    episodes in progress are then abandoned without an end row.
+    """
 
     def __call__(self, transition: Transition, /) -> None: ...
 
@@ -93,6 +98,10 @@ class Driver:
         self._obs, _ = self.env.reset(seed=seed)
         self._prev_done[:] = False
         self._check(self._obs, None)
+        for observer in self.observers:
+            on_reset = getattr(observer, "on_reset", None)
+            if callable(on_reset):
+                on_reset()
         return np.asarray(self._obs)
 
     def run(
@@ -116,8 +125,10 @@ class Driver:
         """
         if (num_steps is None) == (num_episodes is None):
             raise ValueError("Driver.run needs exactly one of num_steps and num_episodes")
-        if (num_steps or num_episodes or 0) < 1:
-            raise ValueError(f"Driver.run needs a positive budget, got {num_steps or num_episodes}")
+        budget = num_steps if num_steps is not None else num_episodes
+        if budget is None or budget < 1:
+            name = "num_steps" if num_steps is not None else "num_episodes"
+            raise ValueError(f"Driver.run needs a positive budget, got {name}={budget}")
         if reset or self._obs is None:
             self.reset()
         quota: np.ndarray | None = None
@@ -139,8 +150,9 @@ class Driver:
                 observer(transition)
             steps += n
             episodes += ended
-        self.total_steps += steps
-        self.total_episodes += episodes
+            # Counted as we go, so that a NonFiniteError names the step where it happened.
+            self.total_steps += n
+            self.total_episodes += ended
         return DriverResult(steps, episodes)
 
     def _step(self) -> Transition:

@@ -1,8 +1,8 @@
 """``evaluate``: run a policy or agent for whole episodes and report the return statistics.
 
-Episode ``k`` of an evaluation starts from ``reset(seed=seed + k)`` whatever the number of parallel
-environments, so results are reproducible and comparable across machines and ``n_envs`` — and
-``evaluate(basic_policy, "CartPole-v1", episodes=500, seed=0)`` plays exactly the chapter's episodes.
+Episode ``k`` of an evaluation starts from ``reset(seed=seed + k)`` whatever the number of
+parallel environments, so results are reproducible and comparable across ``n_envs``, and
+``evaluate(basic_policy, "CartPole-v1", episodes=500, seed=0)`` plays the chapter's episodes.
 """
 
 from __future__ import annotations
@@ -107,7 +107,7 @@ def evaluate(
             return actor.act(obs, explore=not deterministic)
 
     else:
-        policy = agent
+        policy = agent  # type: ignore[assignment]
     if env is None:
         raise ValueError("evaluate() needs an environment id for a plain policy")
     n = min(n_envs or 8, episodes)
@@ -146,7 +146,7 @@ def _play(
     lengths = np.zeros(episodes, dtype=np.int64)
     slot_episode = np.arange(n)  # which episode each slot is playing; -1 once the slot is idle
     next_episode = n
-    obs, _ = venv.reset(seed=[seed + k for k in range(n)])
+    obs, _ = venv.reset(seed=[seed + k for k in range(n)])  # type: ignore[arg-type]
     while (slot_episode >= 0).any():
         obs, reward, terminated, truncated, _ = venv.step(policy(obs))
         active = slot_episode >= 0
@@ -164,9 +164,8 @@ def _play(
             else:
                 slot_episode[i] = -1
         # Idle slots are reset too (unseeded), so that no env is stepped past its episode end.
-        obs, _ = venv.reset(seed=seeds, options={"reset_mask": done})
+        obs, _ = venv.reset(seed=seeds, options={"reset_mask": done})  # type: ignore[arg-type]
     if not np.all(np.isfinite(returns)):
         bad = int(np.flatnonzero(~np.isfinite(returns))[0])
         raise FloatingPointError(f"episode {bad} (seed {seed + bad}) has a non-finite return")
     return returns, lengths
-

@@ -112,7 +112,7 @@ class NumberOfEpisodes(Metric):
 
 class _EpisodeWindow(Metric):
     """Accumulates per-sub-environment returns and lengths; keeps the last ``buffer_size`` ended
-    episodes. Episodes in progress when the driver resets are simply overwritten."""
+    episodes. Episodes in progress when the driver resets are dropped (see :meth:`on_reset`)."""
 
     def __init__(self, buffer_size: int = 10) -> None:
         if buffer_size < 1:
@@ -140,6 +140,11 @@ class _EpisodeWindow(Metric):
             self.lengths.extend(self._length[ended].tolist())
             self._return[ended] = 0.0
             self._length[ended] = 0
+
+    def on_reset(self) -> None:
+        """Drop the episodes in progress: the driver has reset every sub-environment."""
+        self._return[:] = 0.0
+        self._length[:] = 0
 
     def reset(self) -> None:
         self._return[:] = 0.0

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from rlworks.config import config_to_dict
 from rlworks.errors import ConfigError, NonFiniteError
 from rlworks.training.callbacks import (
     Callback,
