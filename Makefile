@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-EXTRAS ?= dev,atari
+EXTRAS ?= dev,atari,video
 DEMO_DIR ?= runs/demo
 
 .PHONY: help install demo test lint typecheck unit test-slow bench clean

@@ -74,10 +74,23 @@ def test_yaml_typed_values_are_converted_without_loss() -> None:
 
 
 @pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [("steps", "1e5", 100_000), ("steps", "100_000", 100_000), ("target_return", "4.75e2", 475.0)],
+)
+def test_float_notation_strings_are_numbers(key: str, value: str, expected: float) -> None:
+    # YAML 1.1 (PyYAML) reads `1e5` as a string; `--set train.steps=1e5` must still work.
+    config = config_from_dict(TrainConfig, {key: value})
+    assert getattr(config, key) == expected
+    assert type(getattr(config, key)) is type(expected)
+
+
+@pytest.mark.parametrize(
     ("key", "value", "message"),
     [
-        # Strings are not parsed: the values come typed from YAML or parse_overrides.
-        ("steps", "3", "steps must be an integer, got '3' (str)"),
+        # Only float-notation strings are parsed (YAML 1.1 reads 1e5 as a string).
+        ("steps", "many", "steps must be an integer, got 'many' (str)"),
+        ("steps", "1.5e3x", "steps must be an integer, got '1.5e3x' (str)"),
+        ("steps", "2.5", "steps must be an integer, got '2.5' (str)"),
         ("steps", 3.5, "steps must be an integer, got 3.5 (float)"),
         ("steps", True, "steps must be an integer, got True (bool)"),
         ("target_return", "high", "target_return must be a number, got 'high' (str)"),

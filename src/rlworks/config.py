@@ -84,7 +84,8 @@ def config_from_dict(cls: type[C], data: Mapping[str, Any], *, source: str = "co
 
     Values are expected already typed, as YAML and :func:`parse_overrides` read them; they are
     only converted where no information is lost (``3.0`` → 3 for an int field, ``1`` → 1.0 for a
-    float, a list → a tuple). Strings are never parsed: ``"3"`` for an int field is an error.
+    float, a list → a tuple). Number fields also take strings in float notation, because YAML 1.1
+    reads ``1e5`` and ``5.0e-4`` as strings: ``"1e5"`` → 100000. Other strings are errors.
     The config's ``validate()`` method, when it has one, then checks ranges.
 
     Args:
@@ -152,20 +153,36 @@ def coerce(hint: Any, value: Any, *, key: str, source: str) -> Any:
             return value
         raise ConfigError(_bad(key, value, "true or false", source))
     if hint is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
+        number = _number(value)
+        if isinstance(number, int):
+            return number
+        if isinstance(number, float) and number.is_integer():
+            return int(number)
         raise ConfigError(_bad(key, value, "an integer", source))
     if hint is float:
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
+        number = _number(value)
+        if number is not None:
+            return float(number)
         raise ConfigError(_bad(key, value, "a number", source))
     if hint is str:
         if isinstance(value, str):
             return value
         raise ConfigError(_bad(key, value, "a string", source))
     return value
+
+
+def _number(value: Any) -> int | float | None:
+    """An int or float for numbers and float-notation strings (``"1e5"``); None otherwise."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return value
+    if isinstance(value, str) and any(c.isdigit() for c in value):
+        try:
+            return float(value.replace("_", ""))
+        except ValueError:
+            return None
+    return None
 
 
 def _bad(key: str, value: Any, expected: str, source: str) -> str:

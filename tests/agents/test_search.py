@@ -139,7 +139,10 @@ def test_candidates_follow_the_configured_distribution(distribution: str, check:
 
 @pytest.mark.parametrize(
     ("env_id", "space"),
-    [("FrozenLake-v1", "Discrete(16)"), ("Blackjack-v1", "Tuple")],
+    [
+        ("FrozenLake-v1", "Discrete(16)"),
+        ("Blackjack-v1", "Tuple(Discrete(32), Discrete(11), Discrete(2))"),
+    ],
 )
 def test_non_box_observations_are_refused(env_id: str, space: str) -> None:
     with pytest.raises(SpaceMismatchError) as info:

@@ -22,7 +22,7 @@ import torch
 from rlworks.config import config_from_dict, config_to_dict
 from rlworks.envs.make import make_env
 from rlworks.envs.spaces import require_spaces, space_signature
-from rlworks.errors import ConfigError
+from rlworks.errors import CheckpointError, ConfigError, SpaceMismatchError
 from rlworks.training.checkpoint import check_spaces, load_checkpoint, save_checkpoint
 from rlworks.training.driver import Driver, Observer
 
@@ -205,7 +205,10 @@ class Agent(abc.ABC, Generic[C]):
     ) -> Self:
         """Rebuild an agent from a loaded checkpoint payload (see :func:`load_checkpoint`)."""
         config = config_from_dict(cls.config_cls, payload["config"], source=source)
-        agent = cls(env or payload["env_id"], config, seed=int(payload["seed"]), device=device)
+        try:
+            agent = cls(env or payload["env_id"], config, seed=int(payload["seed"]), device=device)
+        except SpaceMismatchError as exc:
+            raise CheckpointError(f"{source} does not fit: {exc}") from None
         check_spaces(
             payload,
             agent.observation_space,
@@ -235,8 +238,6 @@ class Agent(abc.ABC, Generic[C]):
             CheckpointError: The file is corrupt, from another format version or algorithm, or its
                 spaces differ from ``env``'s.
         """
-        from rlworks.errors import CheckpointError
-
         payload = load_checkpoint(path)
         if payload["algo"] != cls.algo:
             raise CheckpointError(

@@ -30,6 +30,11 @@ def space_signature(space: gym.Space[Any]) -> str:
         return f"MultiDiscrete({np.asarray(space.nvec).tolist()})"
     if isinstance(space, gym.spaces.MultiBinary):
         return f"MultiBinary({space.n})"
+    if isinstance(space, gym.spaces.Tuple):
+        return f"Tuple({', '.join(space_signature(s) for s in space.spaces)})"
+    if isinstance(space, gym.spaces.Dict):
+        items = ", ".join(f"{k}: {space_signature(s)}" for k, s in space.spaces.items())
+        return f"Dict({items})"
     return type(space).__name__
 
 

@@ -42,6 +42,9 @@ class Callback:
     def on_train_end(self, state: TrainState) -> None:
         """After the last iteration and the final evaluation."""
 
+    def on_train_abort(self, state: TrainState) -> None:
+        """When training stops on an error: release resources, write no results."""
+
 
 class _Every:
     """Fires once each time ``step`` crosses a multiple of ``every``."""
@@ -113,6 +116,11 @@ class ProgressBar(Callback):
             self._update(state)
             self._progress.stop()
 
+    def on_train_abort(self, state: TrainState) -> None:
+        """Stop the bar."""
+        if self._progress is not None:
+            self._progress.stop()
+
     def _update(self, state: TrainState) -> None:
         if self._progress is None or self._task is None:
             return
@@ -172,6 +180,8 @@ class CSVLogger(Callback):
         if self._file is not None:
             self._file.close()
             self._file = None
+
+    on_train_abort = on_train_end
 
     def _row(self, state: TrainState, result: EvalResult | None) -> None:
         if self._file is None:
@@ -248,6 +258,8 @@ class TensorBoardLogger(Callback):
         """Flush and close the event file."""
         if self._writer is not None:
             self._writer.close()
+
+    on_train_abort = on_train_end
 
 
 class CheckpointCallback(Callback):

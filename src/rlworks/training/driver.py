@@ -174,6 +174,7 @@ class Driver:
             self._obs = next_obs
             done = terminated | truncated
             if done.any():
+                self._check(self._obs, None)  # rows of finished envs now hold reset observations
                 next_obs = np.array(next_obs, copy=True)
                 for i in np.flatnonzero(done):
                     next_obs[i] = info["final_obs"][i]
@@ -181,6 +182,7 @@ class Driver:
             done = terminated | truncated
             if done.any():
                 reset_obs, _ = self.env.reset(options={"reset_mask": done})
+                self._check(reset_obs, None)
                 self._obs = reset_obs
             else:
                 self._obs = next_obs

@@ -45,7 +45,13 @@ __all__ = ["TrainConfig", "TrainResult", "TrainState", "train"]
 
 @dataclass
 class TrainConfig:
-    """Settings of a training run that are not the algorithm's hyperparameters."""
+    """Settings of a training run that are not the algorithm's hyperparameters.
+
+    ``train()`` reads the step budget, evaluation, checkpoint and logging fields; ``seed``,
+    ``n_envs``, ``vectorization`` and ``device`` are read by whoever makes the environment and the
+    agent (``rlworks train``, ``Agent.learn``) and are recorded here so that ``config.yaml``
+    describes the whole run. ``seed`` also sets the default evaluation seed.
+    """
 
     label = "train settings"
 
@@ -210,6 +216,11 @@ def train(
                 _evaluate(agent, state, all_callbacks)
     except KeyboardInterrupt:
         state.stop_reason = "interrupted"
+    except BaseException:
+        # A failed run (e.g. NaN) closes its files but writes no final checkpoint or results.
+        for callback in all_callbacks:
+            callback.on_train_abort(state)
+        raise
     if not state.stop_reason:
         state.stop_reason = state.stop_reason or "step budget"
     if state.last_eval_step != state.step and state.stop_reason != "interrupted":
