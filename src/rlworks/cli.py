@@ -289,11 +289,20 @@ def _resolve_settings(args: argparse.Namespace) -> tuple[dict[str, Any], Any, An
     run = {
         "algo": args.algo,
         "env": args.env,
-        "preset": str(preset_path) if preset_path else None,
+        "preset": _preset_name(preset_path),
         "train": config_to_dict(train_config),
         "agent": config_to_dict(agent_config),
     }
     return run, train_config, agent_config, agent_cls
+
+
+def _preset_name(path: Path | None) -> str | None:
+    """A bundled preset by its name, any other preset file by its path."""
+    from rlworks.config import PRESETS_DIR
+
+    if path is None:
+        return None
+    return path.stem if path.parent == PRESETS_DIR else str(path)
 
 
 def _make_train_env(env_id: str, train_config: Any) -> Any:

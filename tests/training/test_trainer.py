@@ -132,10 +132,10 @@ def test_metrics_csv_has_the_documented_columns(
     ]
     rows = read_csv(path / "metrics.csv")
     steps = [int(r["step"]) for r in rows]
-    assert steps == sorted(steps)
+    # One row per iteration that crosses a multiple of log_every (500) or evaluates: an
+    # evaluation at a logging step joins that row, so steps strictly increase.
+    assert steps == sorted(set(steps))
     assert steps[-1] == result.steps
-    # A row every log_every = 500 steps at least, plus one per evaluation.
-    assert len(rows) >= 3000 // 500
     evals = [r for r in rows if r["eval_mean"]]
     assert len(evals) >= 3
     assert float(evals[-1]["eval_mean"]) == pytest.approx(result.eval_mean, rel=1e-5)

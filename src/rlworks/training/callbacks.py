@@ -159,6 +159,7 @@ class CSVLogger(Callback):
         self._file: TextIO | None = None
         self._writer: Any = None
         self._columns: list[str] = []
+        self._pending: dict[str, Any] | None = None
         self._every = _Every(0)
 
     def on_train_start(self, state: TrainState) -> None:
@@ -167,23 +168,36 @@ class CSVLogger(Callback):
         self._every.next = (state.step // state.config.log_every + 1) * state.config.log_every
 
     def on_iteration(self, state: TrainState) -> None:
-        """Write a row when a logging interval has passed."""
+        """Hold a row when a logging interval has passed (an evaluation may join it)."""
+        self._flush()
         if self._every.due(state.step):
-            self._row(state, None)
+            self._pending = self._row(state, None)
 
     def on_eval(self, state: TrainState, result: EvalResult) -> None:
-        """Write a row with the evaluation."""
-        self._row(state, result)
+        """Write a row with the evaluation, merged with a row held for the same step."""
+        row = self._row(state, result)
+        if self._pending is not None and self._pending["step"] == state.step:
+            row = {**self._pending, "eval_mean": row["eval_mean"], "eval_std": row["eval_std"]}
+        self._pending = row
+        self._flush()
 
     def on_train_end(self, state: TrainState) -> None:
-        """Close the file."""
+        """Write the held row and close the file."""
+        self._flush()
         if self._file is not None:
             self._file.close()
             self._file = None
 
     on_train_abort = on_train_end
 
-    def _row(self, state: TrainState, result: EvalResult | None) -> None:
+    def _flush(self) -> None:
+        if self._pending is not None:
+            self._writer.writerow(self._pending)
+            assert self._file is not None
+            self._file.flush()
+            self._pending = None
+
+    def _row(self, state: TrainState, result: EvalResult | None) -> dict[str, Any]:
         if self._file is None:
             self._open(state)
         row: dict[str, Any] = {
@@ -196,9 +210,7 @@ class CSVLogger(Callback):
             "eval_std": "" if result is None else _fmt(result.std),
         }
         row.update({k: _fmt(v) for k, v in state.info.items() if k in self._columns})
-        self._writer.writerow(row)
-        assert self._file is not None
-        self._file.flush()
+        return row
 
     def _open(self, state: TrainState) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)

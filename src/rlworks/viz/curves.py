@@ -21,6 +21,7 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.ticker import EngFormatter
 
 from rlworks.errors import RLWorksError
 
@@ -204,6 +205,7 @@ def plot_learning_curves(
             )
         )
 
+    ax.xaxis.set_major_formatter(EngFormatter(sep=""))  # 20k, 1.5M
     ax.set_xlabel("environment steps")
     ax.set_ylabel("episode return")
     if title is not None:
