@@ -13,9 +13,9 @@ import torch
 import rlworks
 from rlworks.agents import RandomSearch
 from rlworks.errors import CheckpointError
+from rlworks.fileio import atomic_write_bytes
 from rlworks.training.checkpoint import (
     FORMAT_VERSION,
-    atomic_write_bytes,
     find_checkpoint,
     load_checkpoint,
     save_checkpoint,
@@ -95,7 +95,7 @@ def test_save_leaves_no_temporary_file(saved: tuple[RandomSearch, Path]) -> None
 
 def test_failed_save_leaves_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     def broken_save(obj: Any, f: Any, *args: Any, **kwargs: Any) -> None:
-        f.write(b"half a checkpoint")
+        Path(f).write_bytes(b"half a checkpoint")
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(torch, "save", broken_save)
@@ -111,7 +111,7 @@ def test_failed_save_keeps_the_previous_checkpoint(
     before = path.read_bytes()
 
     def broken_save(obj: Any, f: Any, *args: Any, **kwargs: Any) -> None:
-        f.write(b"half a checkpoint")
+        Path(f).write_bytes(b"half a checkpoint")
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(torch, "save", broken_save)

@@ -9,8 +9,6 @@ trainer's counters.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +18,11 @@ import torch
 from rlworks._version import __version__
 from rlworks.envs.spaces import space_signature
 from rlworks.errors import CheckpointError
+from rlworks.fileio import atomic_path
 
 __all__ = [
     "FORMAT",
     "FORMAT_VERSION",
-    "atomic_write_bytes",
     "check_spaces",
     "find_checkpoint",
     "load_checkpoint",
@@ -34,52 +32,6 @@ __all__ = [
 FORMAT = "rlworks-checkpoint"
 FORMAT_VERSION = 1
 """Bumped whenever the payload layout changes; loading another version is refused."""
-
-
-def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` via a temporary file, fsync and rename: never half-written."""
-    path = Path(path)
-    with _atomic(path) as handle:
-        handle.write(data)
-    return path
-
-
-class _atomic:
-    """Context manager yielding a binary file that replaces ``path`` only on success."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.tmp = ""
-
-    def __enter__(self) -> Any:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, self.tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
-        self.handle = os.fdopen(fd, "wb")
-        return self.handle
-
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        try:
-            if exc_type is None:
-                self.handle.flush()
-                os.fsync(self.handle.fileno())
-            self.handle.close()
-            if exc_type is None:
-                os.replace(self.tmp, self.path)
-                _fsync_dir(self.path.parent)
-        finally:
-            if os.path.exists(self.tmp):
-                os.unlink(self.tmp)
-
-
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:  # some filesystems do not allow opening directories
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> Path:
@@ -95,8 +47,8 @@ def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> Path:
     path = Path(path)
     data = {"format": FORMAT, "format_version": FORMAT_VERSION, "rlworks_version": __version__}
     data.update(payload)
-    with _atomic(path) as handle:
-        torch.save(data, handle)
+    with atomic_path(path) as tmp:
+        torch.save(data, tmp)
     return path
 
 

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from rlworks.errors import ConfigError
-from rlworks.training.checkpoint import atomic_write_bytes
+from rlworks.fileio import atomic_write_bytes
 
 if TYPE_CHECKING:
     from rlworks.training.trainer import TrainResult, TrainState

@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image
 
 from rlworks.errors import EnvError, RLWorksError
-from rlworks.viz.curves import _atomic_output
+from rlworks.fileio import atomic_path
 
 __all__ = ["ANIMATION_SUFFIXES", "render_episodes", "save_animation"]
 
@@ -88,10 +88,19 @@ def save_animation(frames: Sequence[np.ndarray], path: str | Path, *, fps: int =
 
 
 def _write_gif(frames: list[np.ndarray], path: Path, fps: int) -> None:
-    """Writes an animated GIF that loops forever (GIF frame delays have 10 ms resolution)."""
-    images = [Image.fromarray(frame, mode="RGB") for frame in frames]
+    """Writes an animated GIF that loops forever (GIF frame delays have 10 ms resolution).
+
+    All frames share one 256-colour palette computed from up to 8 frames spread over the episode,
+    and Pillow's per-frame optimization pass is skipped: a 500-frame CartPole episode is written
+    in well under a second instead of several (the file is a little larger).
+    """
+    palette = _shared_palette(frames)
+    images = [
+        Image.fromarray(frame, mode="RGB").quantize(palette=palette, dither=Image.Dither.NONE)
+        for frame in frames
+    ]
     duration_ms = max(1, round(1000 / fps))
-    with _atomic_output(path) as tmp:
+    with atomic_path(path) as tmp:
         images[0].save(
             tmp,
             format="GIF",
@@ -99,7 +108,15 @@ def _write_gif(frames: list[np.ndarray], path: Path, fps: int) -> None:
             append_images=images[1:],
             duration=duration_ms,
             loop=0,
+            optimize=False,
         )
+
+
+def _shared_palette(frames: list[np.ndarray]) -> Image.Image:
+    """A palette image quantized from a strip of up to 8 evenly spaced frames."""
+    picks = np.linspace(0, len(frames) - 1, num=min(8, len(frames))).round().astype(int)
+    strip = np.concatenate([frames[i] for i in picks], axis=0)  # [8H, W, 3]
+    return Image.fromarray(strip, mode="RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT)
 
 
 def _import_imageio() -> Any:
@@ -116,7 +133,7 @@ def _write_mp4(frames: list[np.ndarray], path: Path, fps: int) -> None:
     imageio = _import_imageio()
     height, width = frames[0].shape[:2]
     pad = ((0, height % 2), (0, width % 2), (0, 0))  # yuv420p needs even sizes
-    with _atomic_output(path) as tmp:
+    with atomic_path(path) as tmp:
         # macro_block_size=2: pad ourselves instead of letting imageio resize with a warning.
         writer = imageio.get_writer(
             tmp, format="FFMPEG", mode="I", fps=fps, codec="libx264", macro_block_size=2

@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import csv
 import math
-import os
-import tempfile
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +21,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import EngFormatter
 
 from rlworks.errors import RLWorksError
+from rlworks.fileio import atomic_path
 
 __all__ = ["METRICS_FILENAME", "plot_learning_curves", "read_metrics"]
 
@@ -100,27 +98,6 @@ def read_metrics(path: str | Path) -> dict[str, np.ndarray]:
             rows.append(values)
     table = np.array(rows, dtype=np.float64).reshape(len(rows), len(header))  # [rows, columns]
     return {name: table[:, i].copy() for i, name in enumerate(header)}
-
-
-@contextmanager
-def _atomic_output(path: Path) -> Iterator[Path]:
-    """Yields a temporary path next to ``path`` and moves it onto ``path`` if the block succeeds.
-
-    The temporary name keeps ``path``'s suffix, so writers that pick a format from the extension
-    still work; on failure the temporary file is removed and ``path`` is left untouched.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(
-        dir=path.parent, prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}"
-    )
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def _run_label(run: str | Path) -> str:
@@ -213,7 +190,7 @@ def plot_learning_curves(
     ax.grid(True, alpha=0.3)
     ax.legend(handles=handles, loc="best", fontsize="small")
 
-    with _atomic_output(out) as tmp:
+    with atomic_path(out) as tmp:
         fig.savefig(tmp, format="png")
     return out
 
