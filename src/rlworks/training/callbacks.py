@@ -75,22 +75,19 @@ class ProgressBar(Callback):
         from rich.console import Console
         from rich.progress import (
             BarColumn,
-            MofNCompleteColumn,
             Progress,
             TextColumn,
             TimeElapsedColumn,
-            TimeRemainingColumn,
         )
 
         self._progress = Progress(
             TextColumn("[bold]train"),
-            BarColumn(),
-            MofNCompleteColumn(),
+            BarColumn(bar_width=24),
+            TextColumn("{task.completed:,.0f}/{task.total:,.0f} steps"),
             TextColumn("{task.fields[rate]}"),
             TextColumn("{task.fields[ret]}"),
             TextColumn("{task.fields[eval]}"),
             TimeElapsedColumn(),
-            TimeRemainingColumn(),
             console=Console(stderr=True),
             transient=False,
         )
