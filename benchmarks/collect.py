@@ -73,31 +73,37 @@ def rlworks_driver(steps: int, seed: int, n_envs: int = 8, vectorization: str = 
     return result.steps / elapsed
 
 
-def median_rate(fn: Callable[[int, int], float], steps: int, repeats: int) -> list[float]:
-    """Rates of ``repeats`` runs with seeds 0, 1, ..."""
-    return [fn(steps, seed) for seed in range(repeats)]
+def interleaved_rates(
+    paths: dict[str, Callable[[int, int], float]], steps: int, repeats: int
+) -> dict[str, list[float]]:
+    """Rates of every path, ``repeats`` rounds, each round running every path once (seed = round),
+    so that the machine's drift during the run affects all paths alike."""
+    rates: dict[str, list[float]] = {name: [] for name in paths}
+    for seed in range(repeats):
+        for name, fn in paths.items():
+            rates[name].append(fn(steps, seed))
+    return rates
 
 
 def main() -> None:
     """Run the benchmark and print a Markdown table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=200_000)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--out", default=str(Path(__file__).parent / "results" / "collect.json"))
     args = parser.parse_args()
 
-    runs = {
-        "raw gymnasium, 1 env": median_rate(raw_gymnasium, args.steps, args.repeats),
-        "rlworks make_env(n_envs=8) + Driver + metrics": median_rate(
-            rlworks_driver, args.steps, args.repeats
+    paths: dict[str, Callable[[int, int], float]] = {
+        "raw gymnasium, 1 env": raw_gymnasium,
+        "rlworks make_env(n_envs=8) + Driver + metrics": rlworks_driver,
+        "rlworks make_env(n_envs=64) + Driver + metrics": lambda n, s: rlworks_driver(
+            n, s, n_envs=64
         ),
-        "rlworks make_env(n_envs=64) + Driver + metrics": median_rate(
-            lambda n, s: rlworks_driver(n, s, n_envs=64), args.steps, args.repeats
-        ),
-        "rlworks, vectorization='sync' (8 copies)": median_rate(
-            lambda n, s: rlworks_driver(n, s, vectorization="sync"), args.steps, args.repeats
+        "rlworks, vectorization='sync' (8 copies)": lambda n, s: rlworks_driver(
+            n, s, vectorization="sync"
         ),
     }
+    runs = interleaved_rates(paths, args.steps, args.repeats)
     raw = statistics.median(runs["raw gymnasium, 1 env"])
     print(f"| path | steps/s (median of {args.repeats}) | share of raw |")
     print("|---|---:|---:|")
