@@ -329,3 +329,25 @@ def test_debug_shows_the_traceback(capsys: pytest.CaptureFixture[str]) -> None:
 
     with pytest.raises(EnvError):
         main(["--debug", "train", "random-search", "CartPol-v1"])
+
+
+def test_resume_replays_the_uninterrupted_run(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    settings = ["--seed", "3", "--eval-every", "5000", "--checkpoint-every", "5000", "--quiet"]
+    full, part = tmp_path / "full", tmp_path / "part"
+    assert main(["train", "random-search", "CartPole-v1", "--steps", "30000",
+                 "--run-dir", str(full), *settings]) == 0  # fmt: skip
+    assert main(["train", "random-search", "CartPole-v1", "--steps", "15000",
+                 "--run-dir", str(part), *settings]) == 0  # fmt: skip
+    assert main(["train", "--resume", str(part), "--steps", "30000", "--quiet"]) == 0
+
+    def rows(run_dir: Path) -> list[list[str]]:  # every column but wall_s
+        lines = (run_dir / "metrics.csv").read_text().splitlines()
+        return [line.split(",")[:1] + line.split(",")[2:] for line in lines]
+
+    assert rows(part) == rows(full)
+    capsys.readouterr()
+    code, _, err = run(capsys, "train", "--resume", str(part), "--seed", "1")
+    assert code == 2
+    assert "only --steps may change, got --seed" in err

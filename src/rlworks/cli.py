@@ -172,6 +172,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:
+        if args.debug:
+            raise
+        where = f" {exc.filename!r}" if exc.filename else ""
+        print(f"error: cannot access{where}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
     except Exception as exc:
         if args.debug:
             raise
@@ -213,16 +219,24 @@ def _cmd_train(args: argparse.Namespace) -> int:
         raise ConfigError("train needs ALGO and ENV (or --resume RUN_DIR)")
     run, train_config, agent_config, agent_cls = _resolve_settings(args)
     env = _make_train_env(run["env"], train_config)
-    agent = agent_cls(env, agent_config, seed=train_config.seed, device=train_config.device)
+    try:
+        agent = agent_cls(env, agent_config, seed=train_config.seed, device=train_config.device)
+    except BaseException:
+        env.close()
+        raise
     run_dir = (
         Path(args.run_dir)
         if args.run_dir
         else default_run_dir(run["algo"], run["env"], train_config.seed)
     )
-    create_run_dir(run_dir, run)
-    result = train(agent, train_config, run_dir=run_dir, progress=not args.quiet, run_config=run)
-    env.close()
-    _report_train(args, result)
+    try:
+        create_run_dir(run_dir, run)
+        result = train(
+            agent, train_config, run_dir=run_dir, progress=not args.quiet, run_config=run
+        )
+    finally:
+        env.close()
+    _report_train(args, result, train_config.target_return)
     return 0
 
 
@@ -317,12 +331,38 @@ def _make_train_env(env_id: str, train_config: Any) -> Any:
 
 
 def _resume(args: argparse.Namespace) -> int:
+    import yaml
+
     from rlworks.agents import get_algorithm
     from rlworks.config import config_from_dict
+    from rlworks.errors import ConfigError
+    from rlworks.fileio import atomic_write_bytes
     from rlworks.training.checkpoint import find_checkpoint, load_checkpoint
     from rlworks.training.rundir import read_run_config
     from rlworks.training.trainer import TrainConfig, train
 
+    ignored = [
+        flag
+        for flag, value in (
+            ("ALGO/ENV", args.algo or args.env),
+            ("--seed", args.seed),
+            ("--n-envs", args.n_envs),
+            ("--preset", args.preset),
+            ("--set", args.overrides),
+            ("--run-dir", args.run_dir),
+            ("--device", args.device),
+            ("--eval-every", args.eval_every),
+            ("--eval-episodes", args.eval_episodes),
+            ("--target-return", args.target_return),
+            ("--checkpoint-every", args.checkpoint_every),
+        )
+        if value not in (None, [], "")
+    ]
+    if ignored:
+        raise ConfigError(
+            f"--resume continues a run with its own settings; only --steps may change, "
+            f"got {', '.join(ignored)}"
+        )
     run_dir = Path(args.resume)
     run = read_run_config(run_dir)
     source = str(run_dir / "config.yaml")
@@ -334,29 +374,64 @@ def _resume(args: argparse.Namespace) -> int:
     agent_config = config_from_dict(agent_cls.config_cls, run.get("agent") or {}, source=source)
     file = find_checkpoint(run_dir)
     payload = load_checkpoint(file)
+    trainer_state = payload.get("trainer")
+    if trainer_state is None:
+        raise ConfigError(f"checkpoint {str(file)!r} was not written by the trainer; cannot resume")
+    if int(trainer_state["step"]) >= train_config.steps:
+        raise ConfigError(
+            f"the run in {str(run_dir)!r} already took {int(trainer_state['step']):,} of its "
+            f"{train_config.steps:,} steps; pass a larger --steps to continue it"
+        )
+    _truncate_metrics(run_dir / "metrics.csv", int(trainer_state["step"]))
+    run["train"] = {**run.get("train", {}), "steps": train_config.steps}
+    atomic_write_bytes(run_dir / "config.yaml", yaml.safe_dump(run, sort_keys=False).encode())
     env = _make_train_env(str(run["env"]), train_config)
     agent = agent_cls.from_payload(payload, env, device=train_config.device, source=str(file))
     agent.config = agent_config
-    result = train(
-        agent,
-        train_config,
-        run_dir=run_dir,
-        progress=not args.quiet,
-        run_config=run,
-        resume=payload.get("trainer"),
-    )
-    env.close()
-    _report_train(args, result)
+    try:
+        result = train(
+            agent,
+            train_config,
+            run_dir=run_dir,
+            progress=not args.quiet,
+            run_config=run,
+            resume=trainer_state,
+        )
+    finally:
+        env.close()
+    _report_train(args, result, train_config.target_return)
     return 0
 
 
-def _report_train(args: argparse.Namespace, result: Any) -> None:
+def _truncate_metrics(path: Path, step: int) -> None:
+    """Drop metrics.csv rows logged after the checkpoint a run resumes from (atomically)."""
+    import csv
+    import io
+
+    from rlworks.fileio import atomic_write_bytes
+
+    if not path.is_file():
+        return
+    with path.open(newline="") as f:
+        rows = list(csv.reader(f))
+    if not rows:
+        return
+    kept = [rows[0]] + [r for r in rows[1:] if r and r[0].isdigit() and int(r[0]) <= step]
+    if len(kept) == len(rows):
+        return
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(kept)
+    atomic_write_bytes(path, buffer.getvalue().encode())
+
+
+def _report_train(args: argparse.Namespace, result: Any, target: float | None) -> None:
     data = result.to_dict()
+    when = "" if result.solved_at_s is None else f" ({result.solved_at_s:.1f} s)"
     solved = (
-        f"solved at step {result.solved_at_step:,} ({result.solved_at_s:.1f} s)"
+        f"solved at step {result.solved_at_step:,}{when}"
         if result.solved_at_step is not None
         else "target not reached"
-        if args.target_return is not None
+        if target is not None
         else ""
     )
     human = (
@@ -401,6 +476,8 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
     if args.episodes < 1:
         raise ConfigError(f"--episodes must be >= 1, got {args.episodes}")
+    if args.n_envs < 1:
+        raise ConfigError(f"--n-envs must be >= 1, got {args.n_envs}")
     policy, env_id, label = _policy_and_env(args)
     start = time.perf_counter()
     result = evaluate(policy, env_id, episodes=args.episodes, seed=args.seed, n_envs=args.n_envs)

@@ -136,10 +136,15 @@ class RandomSearch(Agent[RandomSearchConfig]):
         return self.rng.normal(0.0, scale, size=self.param_shape)
 
     def train_iteration(self, driver: Driver) -> dict[str, float]:
-        """Sample a candidate, play its episodes from a fresh reset, keep it if it is the best."""
+        """Sample a candidate, play its episodes from a fresh reset, keep it if it is the best.
+
+        The reset is seeded from (agent seed, candidate index), so a search resumed from a
+        checkpoint plays exactly the episodes the uninterrupted search would have played.
+        """
         self.candidate = self.sample_candidate()
         self._candidate_returns.reset()
-        driver.run(num_episodes=self.config.episodes_per_candidate, reset=True)
+        seed = int(np.random.SeedSequence([self.seed, self.candidates_tried]).generate_state(1)[0])
+        driver.run(num_episodes=self.config.episodes_per_candidate, reset=True, seed=seed)
         return self.update(self._candidate_returns.result())
 
     def update(self, batch: Any) -> dict[str, float]:

@@ -245,6 +245,7 @@ class TensorBoardLogger(Callback):
 
         self._writer = SummaryWriter(log_dir=str(self.log_dir))
         self._every = _Every(state.config.log_every)
+        self._every.next = (state.step // state.config.log_every + 1) * state.config.log_every
 
     def on_iteration(self, state: TrainState) -> None:
         """Log training metrics and the agent's diagnostics every ``log_every`` steps."""
@@ -314,6 +315,7 @@ class CheckpointCallback(Callback):
             "iteration": state.iteration,
             "wall_s": state.wall_s,
             "solved_at_step": state.solved_at_step,
+            "solved_at_s": state.solved_at_s,
             "metrics": {m.name: m.state_dict() for m in self.metrics},
         }
         return save_checkpoint(path, payload)

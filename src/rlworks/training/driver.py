@@ -105,7 +105,12 @@ class Driver:
         return np.asarray(self._obs)
 
     def run(
-        self, num_steps: int | None = None, num_episodes: int | None = None, *, reset: bool = False
+        self,
+        num_steps: int | None = None,
+        num_episodes: int | None = None,
+        *,
+        reset: bool = False,
+        seed: int | None = None,
     ) -> DriverResult:
         """Collect until ``num_steps`` steps or ``num_episodes`` episodes have been broadcast.
 
@@ -119,6 +124,8 @@ class Driver:
             num_steps: Stop after at least this many steps.
             num_episodes: Stop after this many episodes have ended.
             reset: Reset every sub-environment first.
+            seed: Seed of that reset (sub-environment i gets ``seed + i``); ``None`` continues
+                the environments' own random streams.
 
         Returns:
             The steps and episodes broadcast during this call.
@@ -130,7 +137,7 @@ class Driver:
             name = "num_steps" if num_steps is not None else "num_episodes"
             raise ValueError(f"Driver.run needs a positive budget, got {name}={budget}")
         if reset or self._obs is None:
-            self.reset()
+            self.reset(seed=seed)
         quota: np.ndarray | None = None
         if num_episodes is not None and reset:
             quota = np.full(self.num_envs, num_episodes // self.num_envs)

@@ -16,6 +16,7 @@ import numpy as np
 from gymnasium.vector import AutoresetMode
 
 from rlworks.envs.make import make_env
+from rlworks.errors import NonFiniteError
 
 __all__ = ["Actor", "EvalResult", "evaluate"]
 
@@ -99,6 +100,8 @@ def evaluate(
     """
     if episodes < 1:
         raise ValueError(f"episodes must be >= 1, got {episodes}")
+    if n_envs is not None and n_envs < 1:
+        raise ValueError(f"n_envs must be >= 1, got {n_envs}")
     if isinstance(agent, Actor):
         actor = agent
         env = env or agent.env_id
@@ -110,7 +113,7 @@ def evaluate(
         policy = agent  # type: ignore[assignment]
     if env is None:
         raise ValueError("evaluate() needs an environment id for a plain policy")
-    n = min(n_envs or 8, episodes)
+    n = min(8 if n_envs is None else n_envs, episodes)
     venv = make_env(
         env,
         n,
@@ -167,5 +170,5 @@ def _play(
         obs, _ = venv.reset(seed=seeds, options={"reset_mask": done})  # type: ignore[arg-type]
     if not np.all(np.isfinite(returns)):
         bad = int(np.flatnonzero(~np.isfinite(returns))[0])
-        raise FloatingPointError(f"episode {bad} (seed {seed + bad}) has a non-finite return")
+        raise NonFiniteError(f"episode {bad} (seed {seed + bad}) has a non-finite return")
     return returns, lengths

@@ -181,9 +181,18 @@ def train(
         state.step = int(resume["step"])
         state.iteration = int(resume["iteration"])
         state.solved_at_step = resume.get("solved_at_step")
+        state.solved_at_s = resume.get("solved_at_s")
         offset_steps, offset_wall = state.step, float(resume["wall_s"])
+        state.wall_s = offset_wall
         for metric in metrics:
             metric.load_state_dict(resume["metrics"].get(metric.name, metric.state_dict()))
+        state.episodes = int(metrics[0].result())
+        state.metrics = {metric.name: metric.result() for metric in metrics}
+        if state.step >= config.steps:
+            raise ConfigError(
+                f"the run already took {state.step:,} of its {config.steps:,} steps; "
+                "pass a larger --steps to continue it"
+            )
     driver = Driver(agent.env, agent.collect_policy, [*agent.observers, *metrics])
     built_in: list[Callback] = []
     if progress:
@@ -195,54 +204,56 @@ def train(
 
     start = time.perf_counter()
     next_eval = _next_multiple(state.step, config.eval_every)
-    for callback in all_callbacks:
-        callback.on_train_start(state)
     try:
-        while state.step < config.steps and not state.stop:
-            # Collect and learn: the agent decides how many steps an iteration takes.
-            info = agent.train_iteration(driver)
-            state.iteration += 1
+        for callback in all_callbacks:
+            callback.on_train_start(state)
+        try:
+            while state.step < config.steps and not state.stop:
+                # Collect and learn: the agent decides how many steps an iteration takes.
+                info = agent.train_iteration(driver)
+                state.iteration += 1
+                state.step = int(offset_steps + driver.total_steps)
+                state.episodes = int(metrics[0].result())
+                state.wall_s = offset_wall + time.perf_counter() - start
+                state.info = info
+                state.metrics = {metric.name: metric.result() for metric in metrics}
+                _check_info(info, state.step)
+                for callback in all_callbacks:
+                    callback.on_iteration(state)
+                # Evaluate the greedy policy and stop early once it reaches the target.
+                if config.eval_every and state.step >= next_eval:
+                    next_eval = _next_multiple(state.step, config.eval_every)
+                    _evaluate(agent, state, all_callbacks)
+        except KeyboardInterrupt:
+            # The iteration in progress is lost; the checkpoint records the steps really taken.
             state.step = int(offset_steps + driver.total_steps)
-            state.episodes = int(metrics[0].result())
-            state.wall_s = offset_wall + time.perf_counter() - start
-            state.info = info
-            state.metrics = {metric.name: metric.result() for metric in metrics}
-            _check_info(info, state.step)
-            for callback in all_callbacks:
-                callback.on_iteration(state)
-            # Evaluate the greedy policy and stop early once it reaches the target.
-            if config.eval_every and state.step >= next_eval:
-                next_eval = _next_multiple(state.step, config.eval_every)
-                _evaluate(agent, state, all_callbacks)
-    except KeyboardInterrupt:
-        state.stop_reason = "interrupted"
+            state.stop_reason = "interrupted"
+        state.stop_reason = state.stop_reason or "step budget"
+        if state.last_eval_step != state.step and state.stop_reason != "interrupted":
+            _evaluate(agent, state, all_callbacks)
+        wall = offset_wall + time.perf_counter() - start
+        last = state.last_eval
+        result = TrainResult(
+            algo=agent.algo,
+            env=agent.env_id,
+            steps=state.step,
+            episodes=state.episodes,
+            wall_s=round(wall, 3),
+            steps_per_s=round(state.step / wall, 1) if wall > 0 else 0.0,
+            eval_mean=last.mean if last else math.nan,
+            eval_std=last.std if last else math.nan,
+            solved_at_step=state.solved_at_step,
+            solved_at_s=None if state.solved_at_s is None else round(state.solved_at_s, 3),
+            stop_reason=state.stop_reason,
+            run_dir=str(path) if path is not None else None,
+        )
+        for callback in all_callbacks:
+            callback.on_train_end(state)
     except BaseException:
         # A failed run (e.g. NaN) closes its files but writes no final checkpoint or results.
         for callback in all_callbacks:
             callback.on_train_abort(state)
         raise
-    if not state.stop_reason:
-        state.stop_reason = state.stop_reason or "step budget"
-    if state.last_eval_step != state.step and state.stop_reason != "interrupted":
-        _evaluate(agent, state, all_callbacks)
-    wall = offset_wall + time.perf_counter() - start
-    last = state.last_eval
-    result = TrainResult(
-        algo=agent.algo,
-        env=agent.env_id,
-        steps=state.step,
-        episodes=state.episodes,
-        wall_s=round(wall, 3),
-        steps_per_s=round(state.step / wall, 1) if wall > 0 else 0.0,
-        eval_mean=last.mean if last else math.nan,
-        eval_std=last.std if last else math.nan,
-        solved_at_step=state.solved_at_step,
-        solved_at_s=None if state.solved_at_s is None else round(state.solved_at_s, 3),
-        stop_reason=state.stop_reason,
-        run_dir=str(path) if path is not None else None,
-    )
-    for callback in all_callbacks:
-        callback.on_train_end(state)
     if path is not None:
         finish_run_dir(path, state, result, target_return=config.target_return)
     return result
