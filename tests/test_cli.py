@@ -351,3 +351,20 @@ def test_resume_replays_the_uninterrupted_run(
     code, _, err = run(capsys, "train", "--resume", str(part), "--seed", "1")
     assert code == 2
     assert "only --steps may change, got --seed" in err
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(5))
+def test_random_search_solves_cartpole_from_the_command_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, seed: int
+) -> None:
+    # Acceptance: eval mean >= 475 over 20 deterministic episodes, within the preset's budget.
+    run_dir = tmp_path / "run"
+    argv = ["train", "random-search", "CartPole-v1", "--seed", str(seed), "--target-return", "475"]
+    code, out, _ = run(capsys, *argv, "--run-dir", str(run_dir), "--json", "--quiet")
+    assert code == 0
+    data = last_json(out)
+    assert data["solved_at_step"] is not None
+    assert data["eval_mean"] >= 475  # type: ignore[operator]
+    for name in ("config.yaml", "metrics.csv", "eval.json", "curve.png", "checkpoints/final.pt"):
+        assert (run_dir / name).is_file(), name
