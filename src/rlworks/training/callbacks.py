@@ -46,12 +46,12 @@ class Callback:
         """When training stops on an error: release resources, write no results."""
 
 
-class _Every:
-    """Fires once each time ``step`` crosses a multiple of ``every``."""
+class Every:
+    """Fires once each time ``step`` crosses a multiple of ``every`` after ``start`` (0: never)."""
 
-    def __init__(self, every: int) -> None:
+    def __init__(self, every: int, start: int = 0) -> None:
         self.every = every
-        self.next = every
+        self.next = (start // every + 1) * every if every else 0
 
     def due(self, step: int) -> bool:
         if not self.every or step < self.next:
@@ -157,12 +157,11 @@ class CSVLogger(Callback):
         self._writer: Any = None
         self._columns: list[str] = []
         self._pending: dict[str, Any] | None = None
-        self._every = _Every(0)
+        self._every = Every(0)
 
     def on_train_start(self, state: TrainState) -> None:
         """Remember the logging interval."""
-        self._every = _Every(state.config.log_every)
-        self._every.next = (state.step // state.config.log_every + 1) * state.config.log_every
+        self._every = Every(state.config.log_every, state.step)
 
     def on_iteration(self, state: TrainState) -> None:
         """Hold a row when a logging interval has passed (an evaluation may join it)."""
@@ -237,15 +236,14 @@ class TensorBoardLogger(Callback):
         """Log to ``log_dir``."""
         self.log_dir = log_dir
         self._writer: Any = None
-        self._every = _Every(0)
+        self._every = Every(0)
 
     def on_train_start(self, state: TrainState) -> None:
         """Open the event file."""
         from torch.utils.tensorboard import SummaryWriter
 
         self._writer = SummaryWriter(log_dir=str(self.log_dir))
-        self._every = _Every(state.config.log_every)
-        self._every.next = (state.step // state.config.log_every + 1) * state.config.log_every
+        self._every = Every(state.config.log_every, state.step)
 
     def on_iteration(self, state: TrainState) -> None:
         """Log training metrics and the agent's diagnostics every ``log_every`` steps."""
@@ -287,14 +285,11 @@ class CheckpointCallback(Callback):
         self.agent = agent
         self.metrics = metrics
         self.run_config = run_config
-        self._every = _Every(0)
+        self._every = Every(0)
 
     def on_train_start(self, state: TrainState) -> None:
         """Remember the interval."""
-        self._every = _Every(state.config.checkpoint_every)
-        every = state.config.checkpoint_every
-        if every:
-            self._every.next = (state.step // every + 1) * every
+        self._every = Every(state.config.checkpoint_every, state.step)
 
     def on_iteration(self, state: TrainState) -> None:
         """Checkpoint when an interval has passed."""

@@ -23,6 +23,7 @@ from rlworks.training.callbacks import (
     Callback,
     CheckpointCallback,
     CSVLogger,
+    Every,
     ProgressBar,
     TensorBoardLogger,
 )
@@ -203,7 +204,7 @@ def train(
     all_callbacks = [*built_in, *callbacks]
 
     start = time.perf_counter()
-    next_eval = _next_multiple(state.step, config.eval_every)
+    eval_due = Every(config.eval_every, state.step)
     try:
         for callback in all_callbacks:
             callback.on_train_start(state)
@@ -221,8 +222,7 @@ def train(
                 for callback in all_callbacks:
                     callback.on_iteration(state)
                 # Evaluate the greedy policy and stop early once it reaches the target.
-                if config.eval_every and state.step >= next_eval:
-                    next_eval = _next_multiple(state.step, config.eval_every)
+                if eval_due.due(state.step):
                     _evaluate(agent, state, all_callbacks)
         except KeyboardInterrupt:
             # The iteration in progress is lost; the checkpoint records the steps really taken.
@@ -286,7 +286,3 @@ def _check_info(info: dict[str, float], step: int) -> None:
     for key, value in info.items():
         if not np.isfinite(value):
             raise NonFiniteError(f"non-finite {key} = {value} at env step {step}")
-
-
-def _next_multiple(step: int, every: int) -> int:
-    return (step // every + 1) * every if every else 0
