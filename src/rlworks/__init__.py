@@ -24,12 +24,12 @@ from rlworks._version import __version__
 from rlworks.errors import RLWorksError
 
 if TYPE_CHECKING:
-    from rlworks import agents, envs, policies, training, viz
+    from rlworks import agents, envs, mdp, policies, schedules, tabular, training, viz
     from rlworks.agents import load
     from rlworks.envs import check_env, make_env
     from rlworks.training import EvalResult, TrainConfig, TrainResult, evaluate, train
 
-_SUBMODULES = {"agents", "envs", "policies", "training", "viz"}
+_SUBMODULES = {"agents", "envs", "mdp", "policies", "schedules", "tabular", "training", "viz"}
 _NAMES = {
     "load": "rlworks.agents",
     "check_env": "rlworks.envs",
@@ -53,7 +53,10 @@ __all__ = [
     "evaluate",
     "load",
     "make_env",
+    "mdp",
     "policies",
+    "schedules",
+    "tabular",
     "train",
     "training",
     "viz",

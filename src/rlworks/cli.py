@@ -1,4 +1,4 @@
-"""The ``rlworks`` command: train, eval, record, plot, envs, check-env, config.
+"""The ``rlworks`` command: train, eval, record, plot, envs, check-env, config, mdp.
 
 Every command that reports numbers takes ``--json`` and then prints one JSON object as the last
 line of standard output. Bad input exits with status 2 and a one-line ``error:`` message naming
@@ -97,6 +97,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--episodes", type=int, default=100, help="episodes to play (default 100)")
     p.add_argument("--seed", type=int, default=0, help="episode k is reset with SEED+k")
     p.add_argument("--n-envs", type=int, default=8, help="parallel environments (same results)")
+    p.add_argument(
+        "--max-episode-steps",
+        type=int,
+        help="time limit per episode (default: the run's own, else the environment's)",
+    )
     _add_json(p)
 
     # record
@@ -153,6 +158,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("algo")
     p.add_argument("env", nargs="?")
     p.add_argument("--preset", help="bundled preset name or YAML file")
+
+    from rlworks.cli_mdp import add_mdp_parser
+
+    add_mdp_parser(sub, _add_json)
     return parser
 
 
@@ -245,7 +254,13 @@ def _resolve_settings(args: argparse.Namespace) -> tuple[dict[str, Any], Any, An
     import dataclasses
 
     from rlworks.agents import get_algorithm
-    from rlworks.config import config_from_dict, config_to_dict, find_preset, load_yaml
+    from rlworks.config import (
+        config_from_dict,
+        config_to_dict,
+        find_preset,
+        load_yaml,
+        preset_algos,
+    )
     from rlworks.envs.registry import resolve_env_id
     from rlworks.errors import ConfigError
     from rlworks.training.trainer import TrainConfig
@@ -264,10 +279,9 @@ def _resolve_settings(args: argparse.Namespace) -> tuple[dict[str, Any], Any, An
                 f"{source}: unknown top-level key {sorted(unknown)[0]!r}; "
                 "allowed: algo, env, description, train, agent"
             )
-        if data.get("algo", args.algo) != args.algo:
-            raise ConfigError(
-                f"{source}: preset is for algorithm {data['algo']!r}, not {args.algo}"
-            )
+        algos = preset_algos(data)
+        if algos and args.algo not in algos:
+            raise ConfigError(f"{source}: preset is for {', '.join(algos)}, not {args.algo}")
         train_values.update(data.get("train") or {})
         agent_values.update(data.get("agent") or {})
         config_from_dict(TrainConfig, train_values, source=source)
@@ -327,6 +341,7 @@ def _make_train_env(env_id: str, train_config: Any) -> Any:
         train_config.n_envs,
         seed=train_config.seed,
         vectorization=train_config.vectorization,
+        max_episode_steps=train_config.max_episode_steps,
     )
 
 
@@ -468,6 +483,21 @@ def _policy_and_env(args: argparse.Namespace) -> tuple[Any, str, str]:
     return agent, agent.env_id, f"{agent.algo} agent from {targets[0]}"
 
 
+def _run_limit(args: argparse.Namespace) -> int | None:
+    """The time limit a run directory was trained with (``train.max_episode_steps``), if any."""
+    from rlworks.errors import ConfigError
+    from rlworks.training.rundir import read_run_config
+
+    if args.policy or not Path(args.target[0]).is_dir():
+        return None
+    try:
+        train = read_run_config(Path(args.target[0])).get("train") or {}
+    except ConfigError:
+        return None
+    limit = train.get("max_episode_steps")
+    return int(limit) if limit is not None else None
+
+
 def _cmd_eval(args: argparse.Namespace) -> int:
     import time
 
@@ -479,8 +509,18 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     if args.n_envs < 1:
         raise ConfigError(f"--n-envs must be >= 1, got {args.n_envs}")
     policy, env_id, label = _policy_and_env(args)
+    limit = args.max_episode_steps if args.max_episode_steps is not None else _run_limit(args)
+    if limit is not None and limit < 1:
+        raise ConfigError(f"--max-episode-steps must be >= 1, got {limit}")
     start = time.perf_counter()
-    result = evaluate(policy, env_id, episodes=args.episodes, seed=args.seed, n_envs=args.n_envs)
+    result = evaluate(
+        policy,
+        env_id,
+        episodes=args.episodes,
+        seed=args.seed,
+        n_envs=args.n_envs,
+        max_episode_steps=limit,
+    )
     wall = time.perf_counter() - start
     payload = {
         "env": env_id,
@@ -523,7 +563,7 @@ def _cmd_record(args: argparse.Namespace) -> int:
         batch_policy,
         episodes=args.episodes,
         seed=args.seed,
-        max_steps=args.max_steps,
+        max_steps=args.max_steps if args.max_steps is not None else _run_limit(args),
     )
     path = save_animation(frames, out, fps=fps)
     payload = {"out": str(path), "frames": len(frames), "returns": returns, "env": env_id}
@@ -612,6 +652,12 @@ def _cmd_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_mdp(args: argparse.Namespace) -> int:
+    from rlworks.cli_mdp import cmd_mdp
+
+    return cmd_mdp(args, _emit)
+
+
 COMMANDS = {
     "train": _cmd_train,
     "eval": _cmd_eval,
@@ -620,6 +666,7 @@ COMMANDS = {
     "envs": _cmd_envs,
     "check-env": _cmd_check_env,
     "config": _cmd_config,
+    "mdp": _cmd_mdp,
 }
 
 

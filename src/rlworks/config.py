@@ -267,6 +267,15 @@ class RunConfig:
     """The preset these settings started from, if any."""
 
 
+def preset_algos(data: Mapping[str, Any]) -> list[str]:
+    """The algorithms a preset is for: its ``algo`` key, one name or a list (tabular learners
+    share their settings)."""
+    algo = data.get("algo")
+    if algo is None:
+        return []
+    return [str(a) for a in algo] if isinstance(algo, list) else [str(algo)]
+
+
 def find_preset(name: str | None, algo: str, env: str) -> Path | None:
     """Locate a preset: a file path, a bundled preset name, or the bundled default for the pair.
 
@@ -283,7 +292,7 @@ def find_preset(name: str | None, algo: str, env: str) -> Path | None:
     if name is None:
         for path in bundled.values():
             data = load_yaml(path)
-            if data.get("algo") == algo and data.get("env") == env:
+            if algo in preset_algos(data) and data.get("env") == env:
                 return path
         return None
     if name in bundled:

@@ -199,7 +199,7 @@ def test_list_envs_groups_by_family() -> None:
     assert "LunarLander-v3" in groups["box2d"]
     assert "FrozenLake-v1" in groups["toy-text"]
     assert "HalfCheetah-v5" in groups["mujoco"]
-    assert groups["rlworks"] == [GRIDWORLD_ID]
+    assert groups["rlworks"] == ["rlworks/BookMDP-v0", GRIDWORLD_ID]
     all_ids = [env_id for ids in groups.values() for env_id in ids]
     assert "HalfCheetah-v2" not in all_ids  # placeholder that only raises
     for ids in groups.values():

@@ -11,13 +11,19 @@ import gymnasium as gym
 from rlworks.agents.base import Agent, resolve_device
 from rlworks.agents.search import RandomSearch, RandomSearchConfig
 from rlworks.errors import CheckpointError, ConfigError
+from rlworks.tabular.agents import SARSA, TD0, ExpectedSARSA, QLearning, TabularConfig
 from rlworks.training.checkpoint import find_checkpoint, load_checkpoint
 
 __all__ = [
     "ALGORITHMS",
+    "SARSA",
+    "TD0",
     "Agent",
+    "ExpectedSARSA",
+    "QLearning",
     "RandomSearch",
     "RandomSearchConfig",
+    "TabularConfig",
     "get_algorithm",
     "load",
     "resolve_device",
@@ -25,6 +31,10 @@ __all__ = [
 
 ALGORITHMS: dict[str, type[Agent[Any]]] = {
     RandomSearch.algo: RandomSearch,
+    QLearning.algo: QLearning,
+    SARSA.algo: SARSA,
+    ExpectedSARSA.algo: ExpectedSARSA,
+    TD0.algo: TD0,
 }
 """Every algorithm ``rlworks train`` knows, by name."""
 

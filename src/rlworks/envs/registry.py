@@ -230,13 +230,24 @@ def register_atari() -> bool:
 def register_rlworks_envs() -> None:
     """Register rlworks' own environments with Gymnasium; calling it again does nothing.
 
-    Registers ``rlworks/GridWorld-v0`` (:class:`rlworks.envs.gridworld.GridWorldEnv`, the
-    chapter's 4x4 grid) with a 100-step time limit.
+    Registers, each with a 100-step time limit:
+
+    * ``rlworks/GridWorld-v0`` (:class:`rlworks.envs.gridworld.GridWorldEnv`, the chapter's 4x4
+      grid);
+    * ``rlworks/BookMDP-v0`` (:class:`rlworks.mdp.env.TabularMDPEnv` on the chapter's 3-state
+      MDP, ``mdp="book"``; pass ``mdp=`` another example, file or toy-text id to change it).
     """
     if GRIDWORLD_ID not in registration.registry:
         gymnasium.register(
             id=GRIDWORLD_ID,
             entry_point="rlworks.envs.gridworld:GridWorldEnv",
+            max_episode_steps=100,
+        )
+    if "rlworks/BookMDP-v0" not in registration.registry:
+        gymnasium.register(
+            id="rlworks/BookMDP-v0",
+            entry_point="rlworks.mdp.env:TabularMDPEnv",
+            kwargs={"mdp": "book"},
             max_episode_steps=100,
         )
 

@@ -64,6 +64,9 @@ class TrainConfig:
     """Parallel environment copies used for collection."""
     vectorization: Literal["auto", "native", "sync", "async"] = "auto"
     """How copies are batched: native vector entry point, in-process sync, or subprocess async."""
+    max_episode_steps: int | None = None
+    """Time limit of training and evaluation episodes; None keeps the environment's own (needed
+    for envs without one, such as CliffWalking-v1, whose greedy policy may walk in circles)."""
     eval_every: int = 10_000
     """Evaluate the greedy policy every this many environment steps (0: only at the end)."""
     eval_episodes: int = 10
@@ -87,6 +90,8 @@ class TrainConfig:
         for key in ("eval_every", "checkpoint_every"):
             if getattr(self, key) < 0:
                 raise ConfigError(f"{key} must be >= 0, got {getattr(self, key)}")
+        if self.max_episode_steps is not None and self.max_episode_steps < 1:
+            raise ConfigError(f"max_episode_steps must be >= 1, got {self.max_episode_steps}")
         if self.target_return is not None and not math.isfinite(self.target_return):
             raise ConfigError(f"target_return must be a finite number, got {self.target_return}")
 
@@ -266,7 +271,11 @@ def _evaluate(agent: Agent[Any], state: TrainState, callbacks: Sequence[Callback
         result = state.last_eval  # the greedy policy has not changed: same episodes, same returns
     else:
         result = evaluate(
-            agent, episodes=config.eval_episodes, seed=config.resolved_eval_seed, deterministic=True
+            agent,
+            episodes=config.eval_episodes,
+            seed=config.resolved_eval_seed,
+            deterministic=True,
+            max_episode_steps=config.max_episode_steps,
         )
     state.last_eval = result
     state.last_eval_version = version
