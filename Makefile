@@ -43,6 +43,8 @@ test-slow: install  ## the long learning runs
 
 bench: install  ## speed benchmarks (writes to benchmarks/results/)
 	$(BIN)/python benchmarks/collect.py
+	OPENBLAS_NUM_THREADS=1 $(BIN)/python benchmarks/planning.py
+	$(BIN)/python benchmarks/tabular.py
 
 clean:  ## remove the virtual environment and caches
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -211,15 +211,101 @@ def test_train_q_learning_frozenlake_writes_a_run(
     assert code == 0 and 0.0 <= last_json(out)["mean"] <= 1.0  # type: ignore[operator]
 
 
-def test_eval_uses_the_runs_time_limit(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    # CliffWalking has no time limit; the preset trains and evaluates with 200-step episodes,
-    # and `rlworks eval RUN_DIR` reuses it, so a policy that walks in circles still finishes.
+def test_eval_uses_the_time_limit_of_the_run_and_its_checkpoint(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # CliffWalking has no time limit; the preset trains and evaluates with 200-step episodes.
+    # After 500 steps the greedy policy walks in circles (-1 per step, never reaching the goal),
+    # so evaluation episodes only end at the limit: return -200 from the run directory and from
+    # its checkpoint file alike.
     run_dir = tmp_path / "cliff"
     code, _, _ = run(capsys, "train", "q-learning", "CliffWalking-v1", "--steps", "500",
                      "--eval-episodes", "2", "--run-dir", str(run_dir), "--quiet")  # fmt: skip
     assert code == 0
-    _, out, _ = run(capsys, "eval", str(run_dir), "--episodes", "2", "--json")
-    assert last_json(out)["min"] >= -200 * 100  # type: ignore[operator]
+    for target in (run_dir, run_dir / "checkpoints" / "final.pt"):
+        _, out, _ = run(capsys, "eval", str(target), "--episodes", "2", "--json")
+        data = last_json(out)
+        assert data["min"] == -200 or data["max"] > -200  # cut at 200 steps, or it found the goal
+        assert data["min"] >= -200 * 100  # type: ignore[operator]
+
+
+def test_evaluate_cuts_episodes_of_envs_without_a_time_limit() -> None:
+    import numpy as np
+
+    from rlworks.training.evaluation import UNLIMITED_EPISODE_CAP, evaluate
+
+    def go_up(obs: np.ndarray) -> np.ndarray:
+        return np.zeros(len(obs), dtype=np.int64)  # bumps into the top wall forever
+
+    with pytest.warns(UserWarning, match="no time limit"):
+        result = evaluate(go_up, "CliffWalking-v1", episodes=1, seed=0)
+    assert result.lengths[0] == UNLIMITED_EPISODE_CAP
+
+
+def test_learned_book_agent_can_be_saved_and_reloaded(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    save = tmp_path / "book.pt"
+    code, out, _ = run(capsys, "mdp", "learn", "book", "--steps", "2000", "--save", str(save),
+                       "--json")  # fmt: skip
+    assert code == 0
+    import rlworks as rw
+
+    agent = rw.load(save)
+    assert agent.env_id == "rlworks/BookMDP-v0"
+    assert agent.greedy_policy().tolist() == last_json(out)["policy"]  # type: ignore[attr-defined]
+    code, out, _ = run(capsys, "eval", str(save), "--episodes", "3", "--json")
+    assert code == 0
+
+
+def test_learn_on_a_file_with_a_terminal_state_without_actions(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # s0 --a0--> s0 (+1) or --a1--> goal (+5, terminal, no possible actions: null rows).
+    spec = {
+        "transition_probabilities": [[[1.0, 0.0], [0.0, 1.0]], [None, None]],
+        "rewards": [[[1, 0], [0, 5]], [[0, 0], [0, 0]]],
+        "terminal_states": [1],
+    }
+    path = tmp_path / "GOAL.YAML"  # upper-case suffix too
+    path.write_text(yaml.safe_dump(spec))
+    code, out, _ = run(capsys, "mdp", "learn", str(path), "--gamma", "0.5", "--steps", "3000",
+                       "--set", "epsilon_decay_steps=1000")  # fmt: skip
+    assert code == 0
+    assert "is optimal" in out and "-inf" not in out
+
+
+def test_from_env_keeps_a_one_step_start_state_decisive() -> None:
+    # A bandit-like table: from s0 both actions end the episode in s1, paying 1 or 5. s0 must not
+    # be taken for a terminal state: V(s0) = 5 with action 1.
+    import gymnasium as gym
+
+    from rlworks.mdp import TabularMDP, solve
+
+    class OneStep(gym.Env[int, int]):
+        observation_space = gym.spaces.Discrete(2)
+        action_space = gym.spaces.Discrete(2)
+        P = {  # noqa: RUF012
+            0: {0: [(1.0, 1, 1.0, True)], 1: [(1.0, 1, 5.0, True)]},
+            1: {0: [(1.0, 1, 0.0, True)], 1: [(1.0, 1, 0.0, True)]},
+        }
+
+    mdp = TabularMDP.from_env(OneStep())
+    assert mdp.terminal.tolist() == [False, True]
+    result = solve(mdp, 0.9)
+    assert result.V[0] == pytest.approx(5.0) and result.policy[0] == 1
+
+
+@pytest.mark.parametrize("vectorization", ["sync", "async", "native"])
+def test_tabular_training_with_every_vectorization(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, vectorization: str
+) -> None:
+    code, out, err = run(capsys, "train", "q-learning", "FrozenLake-v1", "--steps", "2000",
+                         "--eval-episodes", "5", "--n-envs", "2", "--set",
+                         f"vectorization={vectorization}", "--run-dir", str(tmp_path / "r"),
+                         "--quiet", "--json")  # fmt: skip
+    assert code == 0, err
+    assert last_json(out)["steps"] >= 2000  # type: ignore[operator]
 
 
 # --------------------------------------------------------------------------- bad input
@@ -256,11 +342,18 @@ SHORT_R = [[[1, 0], [0, 0]]]
         (["mdp", "learn", "book", "--set", "alpha0=0"], None, "alpha0"),
         (["train", "q-learning", "MountainCar-v0", "--steps", "100"], None, "discretize_bins"),
         (["train", "q-learning", "Pendulum-v1", "--steps", "100"], None, "action space"),
+        (["train", "q-learning", "FrozenLake-v1", "--set", "discretize_bins=[3]"], None,
+         "discretize_bins is for Box observations"),
+        (["train", "q-learning", "FrozenLake-v1", "--set", "epsilon_schedule=exponential",
+          "--set", "epsilon_end=0.5", "--set", "epsilon_start=0.1"], None, "epsilon_end"),
+        (["mdp", "plot", "--gamma", "1"], None, "no true value"),
+        (["mdp", "learn", "FILE", "--save", "x.pt"], {}, "cannot be saved"),
     ],
     ids=[
         "row-sum", "negative", "shape", "gamma-high", "gamma-low", "unknown-example",
         "unknown-chain", "mdp-not-chain", "no-transition-table", "td0-exploration", "zero-steps",
-        "bad-setting", "box-without-discretizer", "box-actions",
+        "bad-setting", "box-without-discretizer", "box-actions", "bins-on-discrete",
+        "exponential-rising", "plot-gamma-1", "save-file-agent",
     ],
 )  # fmt: skip
 def test_bad_input_gets_one_clear_line(

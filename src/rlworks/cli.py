@@ -484,16 +484,22 @@ def _policy_and_env(args: argparse.Namespace) -> tuple[Any, str, str]:
 
 
 def _run_limit(args: argparse.Namespace) -> int | None:
-    """The time limit a run directory was trained with (``train.max_episode_steps``), if any."""
-    from rlworks.errors import ConfigError
+    """The time limit a run directory or checkpoint was trained with, if any."""
+    from rlworks.errors import RLWorksError
     from rlworks.training.rundir import read_run_config
 
-    if args.policy or not Path(args.target[0]).is_dir():
+    target = Path(args.target[0])
+    if args.policy or not target.exists():
         return None
     try:
-        train = read_run_config(Path(args.target[0])).get("train") or {}
-    except ConfigError:
-        return None
+        if target.is_dir():
+            train = read_run_config(target).get("train") or {}
+        else:  # a checkpoint written by the trainer records its train settings
+            from rlworks.training.checkpoint import load_checkpoint
+
+            train = load_checkpoint(target).get("train_config") or {}
+    except RLWorksError:
+        return None  # loading the agent itself reports what is wrong
     limit = train.get("max_episode_steps")
     return int(limit) if limit is not None else None
 

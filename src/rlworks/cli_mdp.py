@@ -71,21 +71,33 @@ def add_mdp_parser(sub: Any, add_json: Callable[[argparse.ArgumentParser], None]
         "gamma 0.9).",
     )
     p.add_argument("spec", metavar="SPEC", help="book, an MDP file, or a discrete env id")
-    p.add_argument("--algo", choices=ALGOS, default="q-learning")
-    p.add_argument("--steps", type=int, help="environment steps (book default 10,000)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--algo",
+        choices=ALGOS,
+        default="q-learning",
+        help="learner (td0 predicts V of the random policy; default q-learning)",
+    )
+    p.add_argument("--steps", type=int, help="environment steps (default: preset's, book 10,000)")
+    p.add_argument("--seed", type=int, default=0, help="seeds the environments and the agent")
     p.add_argument("--n-envs", type=int, help="parallel environment copies (default: preset, 1)")
-    p.add_argument("--gamma", type=float)
+    p.add_argument("--gamma", type=float, help="discount factor (default: preset's, else 0.99)")
     p.add_argument("--alpha0", type=float, help="initial learning rate")
     p.add_argument("--decay", type=float, help="power schedule: alpha0 / (1 + t * decay)")
     p.add_argument(
-        "--learning-rate", choices=["constant", "power", "visits", "logarithmic"], default=None
+        "--learning-rate",
+        choices=["constant", "power", "visits", "logarithmic"],
+        help="alpha0; alpha0 / (1 + t * decay); 1 / N(s, a); max(min, 1 - log10((t+1)/25))",
     )
-    p.add_argument("--exploration", choices=["random", "epsilon", "bonus"])
+    p.add_argument(
+        "--exploration",
+        choices=["random", "epsilon", "bonus"],
+        help="random actions, epsilon-greedy, or greedy on Q + k / (1 + N)",
+    )
     p.add_argument(
         "--max-episode-steps",
         type=int,
-        help="time limit (default: none for SPEC files and book, the env's own for ids)",
+        help="time limit (default: none for book and MDP files, as in the chapter; for env ids "
+        "the preset's, else the env's own)",
     )
     p.add_argument(
         "--set",
@@ -165,11 +177,16 @@ def _solve(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
     )
     wall = time.perf_counter() - start
     if not result.converged and args.iterations is None:
-        hint = (
-            "; with gamma = 1 the values of an MDP that never terminates grow without bound"
-            if gamma == 1.0
-            else "; raise --max-iterations or --tol"
-        )
+        if gamma == 1.0 and args.method == "policy":
+            hint = (
+                "; at gamma = 1 policy iteration needs every policy it tries to reach a terminal "
+                "state, and its first (the first possible action everywhere) may not: try "
+                "--method value"
+            )
+        elif gamma == 1.0:
+            hint = "; with gamma = 1 the values of an MDP that never terminates grow without bound"
+        else:
+            hint = "; raise --max-iterations or --tol"
         print(
             f"warning: {args.method} iteration did not converge in {result.iterations} "
             f"iterations (max |change| still >= {args.tol:g}){hint}",
@@ -221,6 +238,13 @@ def _learn(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
     from rlworks.agents import get_algorithm
 
     env_id, mdp = _learn_target(args.spec)
+    if args.save and _is_mdp_file(args.spec):
+        from rlworks.errors import ConfigError
+
+        raise ConfigError(
+            "--save needs an environment id to reload the agent with; an agent learned on an "
+            f"MDP file ({args.spec}) cannot be saved (use book or a Gymnasium id)"
+        )
     cls = get_algorithm(args.algo)
     config, train = _learn_config(args, cls, env_id)
     env = _learn_env(args.spec, env_id, mdp, train, seed=args.seed)
@@ -255,7 +279,7 @@ def _learn_target(spec: str) -> tuple[str, Any]:
 
     if spec == "book":
         return "rlworks/BookMDP-v0", load_mdp(spec)
-    if Path(spec).suffix in (".yaml", ".yml", ".json"):
+    if _is_mdp_file(spec):
         return spec, load_mdp(spec)
     try:
         resolve_env_id(spec)
@@ -268,19 +292,32 @@ def _learn_target(spec: str) -> tuple[str, Any]:
         return spec, None  # no transition table: learn without comparing to the exact solution
 
 
+def _is_mdp_file(spec: str) -> bool:
+    return Path(spec).suffix.lower() in (".yaml", ".yml", ".json")
+
+
 def _learn_env(spec: str, env_id: str, mdp: Any, train: dict[str, Any], *, seed: int) -> Any:
     from rlworks.envs.make import make_env
     from rlworks.mdp import TabularMDPEnv
 
-    target: Any = env_id
-    if spec == "book" or (
-        env_id == spec and mdp is not None and spec.endswith((".yaml", ".yml", ".json"))
-    ):
-        # The chapter's MDP as one continuing trajectory: no time limit unless asked for.
-        target = lambda: TabularMDPEnv(mdp)  # noqa: E731
-    return make_env(
-        target, train["n_envs"], seed=seed, max_episode_steps=train["max_episode_steps"]
+    if spec != "book" and not _is_mdp_file(spec):
+        return make_env(
+            env_id,
+            train["n_envs"],
+            seed=seed,
+            max_episode_steps=train["max_episode_steps"],
+            vectorization=train["vectorization"],
+        )
+    # The chapter's MDP (or a file's) as one continuing trajectory: no time limit unless asked.
+    env = make_env(
+        lambda: TabularMDPEnv(mdp),
+        train["n_envs"],
+        seed=seed,
+        max_episode_steps=train["max_episode_steps"],
     )
+    if spec == "book":
+        env.env_id = "rlworks/BookMDP-v0"  # so that a saved agent reloads on the registered env
+    return env
 
 
 def _learn_config(args: argparse.Namespace, cls: Any, env_id: str) -> tuple[Any, dict[str, Any]]:
@@ -313,6 +350,7 @@ def _learn_config(args: argparse.Namespace, cls: Any, env_id: str) -> tuple[Any,
     train = {
         "steps": args.steps if args.steps is not None else preset_train.get("steps", 10_000),
         "n_envs": args.n_envs if args.n_envs is not None else preset_train.get("n_envs", 1),
+        "vectorization": preset_train.get("vectorization", "auto"),
         "max_episode_steps": args.max_episode_steps
         if args.max_episode_steps is not None or is_book
         else preset_train.get("max_episode_steps"),
@@ -361,35 +399,45 @@ def _learned_tables(agent: Any, mdp: Any, gamma: float) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if agent.table_kind == "v":
         out["V"] = agent.values.tolist()
-        if mdp is not None:
-            random_policy = mdp.valid / mdp.valid.sum(axis=1, keepdims=True)
-            exact_v = policy_evaluation(mdp, random_policy, gamma, method="iterate")
+        if mdp is not None and gamma < 1:  # at gamma = 1 the values may not exist
+            counts = mdp.valid.sum(axis=1, keepdims=True)
+            random_policy = np.divide(mdp.valid, counts, out=np.zeros(mdp.valid.shape),
+                                      where=counts > 0)  # fmt: skip
+            exact_v = policy_evaluation(mdp, random_policy, gamma, method="solve")
             out["exact_V"] = np.asarray(exact_v).tolist()
             out["max_abs_error"] = float(np.abs(agent.values - exact_v).max())
         return out
     q = agent.q_values
     out["Q"] = [[None if np.isneginf(x) else float(x) for x in row] for row in q]
     out["policy"] = agent.greedy_policy().tolist()
-    if mdp is not None:
-        exact = solve(mdp, gamma, method="q-value")
+    exact = solve(mdp, gamma, method="q-value") if mdp is not None else None
+    if exact is not None and exact.converged:  # else there are no exact values to compare with
         valid = mdp.valid
         out["optimal_Q"] = exact.to_json()["Q"]
         out["optimal_policy"] = exact.policy.tolist()
-        out["policy_is_optimal"] = bool(_same_policy(q, exact.Q, agent.greedy_policy(), valid))
+        out["policy_is_optimal"] = _same_policy(exact.Q, agent.greedy_policy(), valid, mdp.terminal)
         out["max_abs_error"] = float(np.abs(q[valid] - exact.Q[valid]).max())
     return out
 
 
-def _same_policy(q: Any, q_star: Any, policy: Any, valid: Any) -> bool:
+def _same_policy(q_star: Any, policy: Any, valid: Any, terminal: Any) -> bool:
     """Every greedy action of ``q`` is optimal under ``q_star`` (ties count as optimal)."""
     import numpy as np
 
+    decides = valid.any(axis=1) & ~terminal  # states where the choice matters
     best = np.where(valid, q_star, -np.inf).max(axis=1)
     chosen = q_star[np.arange(len(policy)), policy]
-    return bool(np.all(np.isclose(chosen, best, rtol=0, atol=1e-9)))
+    return bool(np.all(np.isclose(chosen, best, rtol=0, atol=1e-9)[decides]))
+
+
+def _short(items: list[Any], limit: int = 40) -> str:
+    shown = ", ".join(str(x) for x in items[:limit])
+    return f"[{shown}{', ...' if len(items) > limit else ''}]"
 
 
 def _learn_summary(agent: Any, payload: dict[str, Any], mdp: Any) -> str:
+    import numpy as np
+
     lines = [
         f"{payload['algo']} on {payload['mdp']}: {payload['steps']:,} steps, "
         f"{payload['episodes']:,} episodes, {payload['wall_s']:.2f} s "
@@ -402,14 +450,17 @@ def _learn_summary(agent: Any, payload: dict[str, Any], mdp: Any) -> str:
                 "exact V of the random policy = "
                 + ", ".join(f"{v:.4f}" for v in payload["exact_V"][:20])
             )
-    elif mdp is not None:
-        lines.append(_table(mdp, agent.q_values, agent.q_values.max(axis=1), agent.greedy_policy()))
-        verdict = "optimal" if payload["policy_is_optimal"] else "NOT optimal"
-        lines.append(
-            f"greedy policy {payload['policy']} is {verdict} (optimal {payload['optimal_policy']})"
-        )
     else:
-        lines.append(f"greedy policy: {payload['policy'][:40]}")
+        if mdp is not None:
+            q = agent.q_values
+            v = np.where(np.isneginf(q).all(axis=1), 0.0, q.max(axis=1))  # no action: V = 0
+            lines.append(_table(mdp, q, v, agent.greedy_policy()))
+        if "policy_is_optimal" in payload:
+            verdict = "optimal" if payload["policy_is_optimal"] else "NOT optimal"
+            lines.append(f"greedy policy {_short(payload['policy'])} is {verdict} "
+                         f"(optimal {_short(payload['optimal_policy'])})")  # fmt: skip
+        else:
+            lines.append(f"greedy policy: {_short(payload['policy'])}")
     if "max_abs_error" in payload:
         lines.append(f"max |learned - exact| = {payload['max_abs_error']:.4f}")
     return "\n".join(lines)
@@ -472,7 +523,13 @@ def _plot(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
     planned = solve(
         mdp, args.gamma, method="q-value", iterations=args.iterations, record_history=True
     )
-    true_value = float(solve(mdp, args.gamma, method="q-value").Q[args.state, args.action])
+    exact = solve(mdp, args.gamma, method="q-value")
+    if not exact.converged:
+        raise ConfigError(
+            f"Q-value iteration does not converge on {args.spec} with gamma {args.gamma:g}, so "
+            "there is no true value to draw; use gamma < 1"
+        )
+    true_value = float(exact.Q[args.state, args.action])
     env = make_env(lambda: TabularMDPEnv(mdp), 1, seed=args.seed)
     config = TabularConfig(
         gamma=args.gamma,
@@ -502,13 +559,13 @@ def _plot(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
         "true_value": true_value,
         "q_value_iteration_final": float(planned.history[-1, args.state, args.action]),
         "q_learning_final": final,
-        "steps": len(learned),
+        "steps": len(learned) - 1,
         "iterations": int(args.iterations),
     }
     human = (
         f"wrote {args.out}: Q(s{args.state}, a{args.action}) true {true_value:.4f}, "
         f"Q-value iteration {payload['q_value_iteration_final']:.4f} after "
-        f"{args.iterations} iterations, Q-learning {final:.4f} after {len(learned):,} "
+        f"{args.iterations} iterations, Q-learning {final:.4f} after {len(learned) - 1:,} "
         "steps"
     )
     return payload, human

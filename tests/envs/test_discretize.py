@@ -138,3 +138,19 @@ def test_wrapper_gives_a_discrete_observation() -> None:
 def test_wrapper_needs_a_box_space() -> None:
     with pytest.raises(ConfigError, match="Box"):
         DiscretizeObservation(gym.make("FrozenLake-v1"), bins=[4])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "expected"),
+    [
+        ({"low": [-np.inf, -1.0], "high": [1.0, 1.0]}, "discretize_low of dimension 0"),
+        ({"low": [-1.0, -1.0], "high": [1.0, np.inf]}, "discretize_high of dimension 1"),
+        ({"bins": [4.7, 4]}, "integers >= 1"),
+    ],
+)
+def test_given_bounds_must_be_finite_and_bins_whole(kwargs: dict[str, Any], expected: str) -> None:
+    space = gym.spaces.Box(-np.inf, np.inf, (2,))
+    settings: dict[str, Any] = {"bins": [4, 4], "low": [-1.0, -1.0], "high": [1.0, 1.0]}
+    settings.update(kwargs)
+    with pytest.raises(ConfigError, match=expected):
+        Discretizer(space, **settings)

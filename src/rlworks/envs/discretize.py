@@ -73,8 +73,8 @@ class Discretizer:
                     f"discretize_dims: {d} is not an observation dimension (0-{size - 1})"
                 )
         for b in bins:
-            if int(b) < 1:
-                raise ConfigError(f"discretize_bins must all be >= 1, got {list(bins)}")
+            if isinstance(b, bool) or int(b) != b or int(b) < 1:
+                raise ConfigError(f"discretize_bins must all be integers >= 1, got {list(bins)}")
         self.dims = np.asarray(dims, dtype=np.int64)
         self.bins = np.asarray(bins, dtype=np.int64)
         self.low = self._bounds(low, space.low.reshape(-1)[self.dims], "low")
@@ -98,7 +98,13 @@ class Discretizer:
                     f"discretize_{name} has {len(given)} entries, expected {len(self.dims)} "
                     f"(one per binned dimension)"
                 )
-            return np.asarray(given, dtype=np.float64)
+            values = np.asarray(given, dtype=np.float64)
+            for d, value in zip(self.dims, values, strict=True):
+                if not math.isfinite(float(value)):
+                    raise ConfigError(
+                        f"discretize_{name} of dimension {int(d)} must be finite, got {value}"
+                    )
+            return values
         for d, value in zip(self.dims, default, strict=True):
             if not math.isfinite(float(value)):
                 raise ConfigError(

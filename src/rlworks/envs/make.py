@@ -22,9 +22,10 @@ __all__ = ["SeededVectorEnv", "Vectorization", "autoreset_mode_of", "make_env", 
 
 Vectorization = Literal["auto", "native", "sync", "async"]
 """How sub-environments are batched: ``native`` uses the environment's own vector entry point
-(CartPole: one NumPy step for all copies), ``sync`` steps copies one after another in this
-process, ``async`` runs each copy in a subprocess, and ``auto`` picks ``native`` when available,
-else ``sync``."""
+(CartPole: one NumPy step for all copies) or, for toy-text environments with a transition table
+``P`` (FrozenLake, Taxi, CliffWalking), a :class:`~rlworks.mdp.vector_env.TabularVectorEnv`;
+``sync`` steps copies one after another in this process, ``async`` runs each copy in a
+subprocess, and ``auto`` picks an entry point's ``native`` when available, else ``sync``."""
 
 _VECTORIZATIONS = ("auto", "native", "sync", "async")
 EnvFactory = Callable[[], gym.Env[Any, Any]]
@@ -171,6 +172,12 @@ def make_env(
         return SeededVectorEnv(_vectorize(fns, vectorization, autoreset_mode), name, seed)
 
     spec = resolve_env_id(env_id)
+    if vectorization == "native" and spec.vector_entry_point is None:
+        tabular = _tabular_vector_env(
+            env_id, n_envs, env_kwargs, wrappers, render_mode, max_episode_steps, autoreset_mode
+        )
+        if tabular is not None:
+            return SeededVectorEnv(tabular, env_id, seed)
     native_ok = (
         spec.vector_entry_point is not None
         and not wrappers
@@ -192,6 +199,50 @@ def make_env(
     except TypeError as exc:
         raise EnvError(f"environment {env_id!r} rejected its arguments {kwargs}: {exc}") from exc
     return SeededVectorEnv(venv, env_id, seed)
+
+
+def _tabular_vector_env(
+    env_id: str,
+    n_envs: int,
+    env_kwargs: Mapping[str, Any] | None,
+    wrappers: Sequence[Wrapper],
+    render_mode: str | None,
+    max_episode_steps: int | None,
+    autoreset_mode: AutoresetMode | None,
+) -> gym.vector.VectorEnv | None:
+    """A :class:`~rlworks.mdp.vector_env.TabularVectorEnv` when ``env_id`` has a transition table
+    ``P`` (toy-text environments), else None."""
+    kwargs = dict(env_kwargs or {})
+    try:
+        probe = gym.make(env_id, **kwargs)
+    except DependencyNotInstalled as exc:
+        raise EnvError(missing_extra_hint(env_id, exc) or f"{env_id}: {exc}") from exc
+    except TypeError as exc:
+        raise EnvError(f"environment {env_id!r} rejected its arguments {kwargs}: {exc}") from exc
+    try:
+        from rlworks.mdp.model import TabularMDP
+        from rlworks.mdp.vector_env import TabularVectorEnv
+
+        table = getattr(probe.unwrapped, "P", None)
+        if table is None and not isinstance(getattr(probe.unwrapped, "mdp", None), TabularMDP):
+            return None
+        if wrappers or render_mode is not None:
+            raise EnvError(
+                f"vectorization 'native' for {env_id!r} steps its transition table for all "
+                "copies at once, so it cannot apply per-env wrappers or rendering; use "
+                "vectorization='sync'"
+            )
+        if autoreset_mode not in (None, AutoresetMode.NEXT_STEP):
+            raise EnvError(
+                f"vectorization 'native' for {env_id!r} only supports next-step autoreset, "
+                f"not {autoreset_mode}; use vectorization='sync'"
+            )
+        mdp = TabularMDP.from_env(probe)
+        spec = probe.spec
+        limit = max_episode_steps or (spec.max_episode_steps if spec is not None else None)
+        return TabularVectorEnv(mdp, n_envs, max_episode_steps=limit)
+    finally:
+        probe.close()
 
 
 def _headless_rendering(render_mode: str | None) -> None:

@@ -752,7 +752,7 @@ def _toy_text_arrays(env: Any, label: str) -> dict[str, Any]:
         "transitions": transitions,
         "rewards": rewards,
         "ends": ends,
-        "terminal": _terminal_states(transitions, ends),
+        "terminal": _terminal_states(transitions, rewards, ends),
         "initial": None if initial is None else np.asarray(initial, dtype=np.float64),
         "name": label,
     }
@@ -808,11 +808,15 @@ def _merge_entries(
     return transitions, rewards, ending > 0
 
 
-def _terminal_states(transitions: FloatArray, ends: BoolArray) -> BoolArray:
-    """States entered only by ending transitions whose own transitions stay or end (``[S]``)."""
+def _terminal_states(transitions: FloatArray, rewards: FloatArray, ends: BoolArray) -> BoolArray:
+    """Absorbing end states (``[S]``): entered only by ending transitions, and every transition
+    out of them loops back, ends the episode and pays 0 (FrozenLake's holes and goal). A state
+    whose actions end the episode elsewhere or pay something (a one-step bandit's start) is not
+    terminal: its actions still matter."""
     n_states = transitions.shape[0]
     possible = transitions > 0  # [S, A, S]
     entered_going_on = (possible & ~ends).any(axis=(0, 1))  # [S]
     stays = np.eye(n_states, dtype=bool)[:, None, :]  # [S, 1, S]: s' == s
-    leaves_going_on = (possible & ~ends & ~stays).any(axis=(1, 2))  # [S]
-    return np.asarray(~entered_going_on & ~leaves_going_on, dtype=bool)
+    absorbing = stays & ends & (rewards == 0)  # [S, A, S]
+    leaves = (possible & ~absorbing).any(axis=(1, 2))  # [S]
+    return np.asarray(~entered_going_on & ~leaves, dtype=bool)

@@ -127,6 +127,14 @@ class TabularConfig:
             raise ConfigError(f"log_scale must be > 0, got {self.log_scale}")
         if not math.isfinite(self.init_q):
             raise ConfigError(f"init_q must be finite, got {self.init_q}")
+        if self.epsilon_schedule == "exponential" and not (
+            0 < self.epsilon_end <= self.epsilon_start
+        ):
+            raise ConfigError(
+                "the exponential epsilon schedule decays: it needs 0 < epsilon_end <= "
+                f"epsilon_start, got epsilon_start {self.epsilon_start}, epsilon_end "
+                f"{self.epsilon_end}"
+            )
         extras = ("discretize_dims", "discretize_low", "discretize_high")
         if self.discretize_bins is None and any(getattr(self, k) is not None for k in extras):
             raise ConfigError("discretize_dims/low/high need discretize_bins as well")
@@ -187,6 +195,11 @@ class TabularAgent(Agent[TabularConfig]):
             self.n_states = self.discretizer.n_states
         else:
             assert isinstance(space, gym.spaces.Discrete)
+            if cfg.discretize_bins is not None:
+                raise ConfigError(
+                    f"discretize_bins is for Box observations; {self.env_id} already has "
+                    f"discrete states ({space_signature(space)})"
+                )
             self.n_states, self._obs_start = int(space.n), int(space.start)
         assert isinstance(self.action_space, gym.spaces.Discrete)
         self.n_actions = int(self.action_space.n)
@@ -321,14 +334,23 @@ class TabularAgent(Agent[TabularConfig]):
 
 
 def find_valid_actions(env: gym.vector.VectorEnv, n_states: int, n_actions: int) -> np.ndarray:
-    """The ``valid_actions [S, A]`` mask an environment declares, or all True."""
-    get_attr = getattr(env.unwrapped, "get_attr", None)
-    try:
-        mask = np.array(get_attr("valid_actions")[0], dtype=np.bool_) if get_attr else None
-    except (AttributeError, NotImplementedError):
-        mask = None
+    """The ``valid_actions [S, A]`` mask an environment declares, or all True.
+
+    Natively vectorized tabular envs carry the mask themselves; Gymnasium's sync and async vector
+    envs are asked first whether their sub-environments have it (a failed ``get_attr`` would shut
+    an async env's workers down).
+    """
+    base: Any = env.unwrapped
+    mask = getattr(base, "valid_actions", None)
+    if mask is None and hasattr(base, "call") and hasattr(base, "get_attr"):
+        try:
+            if all(base.call("has_wrapper_attr", "valid_actions")):
+                mask = base.get_attr("valid_actions")[0]
+        except (AttributeError, NotImplementedError):
+            mask = None
     if mask is None:
         return np.ones((n_states, n_actions), dtype=bool)
+    mask = np.array(mask, dtype=np.bool_)
     if mask.shape != (n_states, n_actions):
         raise SpaceMismatchError(
             f"valid_actions has shape {mask.shape}, expected {(n_states, n_actions)}"
@@ -351,8 +373,6 @@ def _epsilon_schedule(cfg: TabularConfig) -> schedules.Schedule:
     if cfg.epsilon_schedule == "logarithmic":
         return schedules.logarithmic(end, cfg.log_scale)
     if cfg.epsilon_schedule == "exponential":
-        if start == 0 or end == 0:
-            raise ConfigError("the exponential epsilon schedule needs epsilon_start, _end > 0")
         return schedules.exponential(start, end, (end / start) ** (1.0 / steps))
     return schedules.linear(start, end, steps)
 

@@ -50,7 +50,8 @@ def epsilon_greedy_actions(
 
 
 def epsilon_greedy_probabilities(q: np.ndarray, valid: np.ndarray, epsilon: float) -> np.ndarray:
-    """The ε-greedy policy's action probabilities ``π(a | s)``: ``[N, A]``, rows sum to 1.
+    """The ε-greedy policy's action probabilities ``π(a | s)``: ``[N, A]``, rows sum to 1 (rows of
+    states without a possible action are 0).
 
     Each possible action gets ``epsilon / n_possible``; the greedy actions share the remaining
     ``1 - epsilon`` equally (as random tie-breaking does).
@@ -58,7 +59,10 @@ def epsilon_greedy_probabilities(q: np.ndarray, valid: np.ndarray, epsilon: floa
     best = (q == q.max(axis=1, keepdims=True)) & valid  # [N, A]
     n_valid = valid.sum(axis=1, keepdims=True)  # [N, 1]
     n_best = best.sum(axis=1, keepdims=True)  # [N, 1]
-    probs: np.ndarray = valid * (epsilon / n_valid) + best * ((1.0 - epsilon) / n_best)
+    # A state without possible actions (terminal) gets an all-zero row instead of 0 / 0.
+    explore = np.divide(epsilon, n_valid, out=np.zeros(n_valid.shape), where=n_valid > 0)
+    exploit = np.divide(1.0 - epsilon, n_best, out=np.zeros(n_best.shape), where=n_best > 0)
+    probs: np.ndarray = valid * explore + best * exploit
     return probs
 
 

@@ -13,6 +13,8 @@ Learning" and "Q-Learning".
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from rlworks.tabular.exploration import exploration_bonus
@@ -107,19 +109,34 @@ def td_update(
         The TD errors against the table before the batch, ``[B]``.
     """
     errors: np.ndarray = targets - table[index]  # [B]
-    if len(errors) == 1 or not _has_repeats(index, table.shape):
+    if len(errors) == 1 or not _has_repeats(index, table.shape, table.size):
         table[index] += alpha * errors
         return errors
-    alphas = np.broadcast_to(alpha, errors.shape)  # [B]
-    for row, entry in enumerate(zip(*(ix.tolist() for ix in index), strict=True)):
-        table[entry] += alphas[row] * (targets[row] - table[entry])
+    # Applied in order, k rows on one entry give Q_k - Q_0 = sum_j α_j (t_j - Q_0) * keep_j with
+    # keep_j = prod over later rows m on the same entry of (1 - α_m): sum those increments.
+    alphas = np.broadcast_to(np.asarray(alpha, dtype=np.float64), errors.shape)  # [B]
+    flat = _flat(index, table.shape)  # [B]
+    later_same = (flat[:, None] == flat[None, :]) & _later(len(flat))  # [B, B]: m > j, same entry
+    keep = np.where(later_same, 1.0 - alphas[None, :], 1.0).prod(axis=1)  # [B]
+    np.add.at(table, index, alphas * keep * errors)
     return errors
 
 
-def _has_repeats(index: tuple[np.ndarray, ...], shape: tuple[int, ...]) -> bool:
+def _flat(index: tuple[np.ndarray, ...], shape: tuple[int, ...]) -> np.ndarray:
+    flat: np.ndarray = index[0] * shape[1] + index[1] if len(index) == 2 else index[0]  # [B]
+    return flat
+
+
+@functools.cache
+def _later(n: int) -> np.ndarray:
+    """``[n, n]`` bool, True where column > row (np.triu is slow for a per-step call)."""
+    later: np.ndarray = np.arange(n)[None, :] > np.arange(n)[:, None]
+    return later
+
+
+def _has_repeats(index: tuple[np.ndarray, ...], shape: tuple[int, ...], size: int) -> bool:
     """Whether two rows of ``index`` name the same table entry."""
-    flat = index[0] * shape[1] + index[1] if len(index) == 2 else index[0]  # [B]
-    size = int(np.prod(shape))
+    flat = _flat(index, shape)  # [B]
     if size <= _DENSE_COUNT_LIMIT:  # counting over the whole table is cheapest
         return bool(np.bincount(flat, minlength=size).max() > 1)
     ordered = np.sort(flat)

@@ -7,6 +7,7 @@ parallel environments, so results are reproducible and comparable across ``n_env
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol, runtime_checkable
@@ -16,6 +17,7 @@ import numpy as np
 from gymnasium.vector import AutoresetMode
 
 from rlworks.envs.make import make_env
+from rlworks.envs.registry import resolve_env_id
 from rlworks.errors import NonFiniteError
 
 __all__ = ["Actor", "EvalResult", "evaluate"]
@@ -61,6 +63,23 @@ class EvalResult:
             out.pop("returns")
             out.pop("lengths")
         return out
+
+
+UNLIMITED_EPISODE_CAP = 10_000
+"""Evaluation episodes of environments without a time limit are cut at this many steps."""
+
+
+def _safety_limit(env_id: str) -> int | None:
+    """A time limit for an environment that has none (CliffWalking-v1): a greedy policy that
+    walks in circles would otherwise never finish its episode."""
+    if resolve_env_id(env_id).max_episode_steps is not None:
+        return None
+    warnings.warn(
+        f"{env_id} has no time limit; evaluation episodes are cut at {UNLIMITED_EPISODE_CAP:,} "
+        "steps (pass max_episode_steps to choose)",
+        stacklevel=3,
+    )
+    return UNLIMITED_EPISODE_CAP
 
 
 def evaluate(
@@ -113,6 +132,8 @@ def evaluate(
         policy = agent  # type: ignore[assignment]
     if env is None:
         raise ValueError("evaluate() needs an environment id for a plain policy")
+    if max_episode_steps is None and isinstance(env, str):
+        max_episode_steps = _safety_limit(env)
     n = min(8 if n_envs is None else n_envs, episodes)
     venv = make_env(
         env,
