@@ -21,7 +21,6 @@ Run: ``python benchmarks/collect.py [--steps 200000] [--repeats 3]``
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import statistics
 import time
@@ -30,6 +29,7 @@ from pathlib import Path
 
 import gymnasium as gym
 import torch
+from common import write_report  # benchmarks/common.py, beside this script
 
 import rlworks as rw
 from rlworks.policies import random_policy
@@ -124,10 +124,7 @@ def main() -> None:
         "machine": platform.machine(),
         "rows": rows,
     }
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"wrote {out}")
+    write_report(report, args.out)
 
 
 if __name__ == "__main__":

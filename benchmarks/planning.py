@@ -27,43 +27,22 @@ Run: ``python benchmarks/planning.py [--states 1000] [--actions 10] [--repeats 5
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import statistics
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
+from common import machine_info, write_report  # benchmarks/common.py, beside this script
 
-import rlworks as rw
 from rlworks.mdp import TabularMDP, solve
 
 GAMMAS = (0.9, 0.99)
 METHODS = ("value", "q-value", "policy")
 REFERENCE = "numpy reference VI"
 LIMIT_S = 1.0  # acceptance: value iteration at gamma = 0.9 converges in under 1 s
-
-
-def machine_info() -> dict[str, Any]:
-    """CPU model, core count, memory, load and library versions."""
-    info: dict[str, Any] = {"nproc": os.cpu_count(), "machine": platform.machine()}
-    try:
-        cpuinfo = Path("/proc/cpuinfo").read_text()
-        info["cpu"] = next(
-            line.split(":", 1)[1].strip() for line in cpuinfo.splitlines() if "model name" in line
-        )
-        meminfo = Path("/proc/meminfo").read_text().split()
-        info["mem_gib"] = round(int(meminfo[meminfo.index("MemTotal:") + 1]) / 2**20, 1)
-        info["loadavg_at_start"] = list(os.getloadavg())
-    except (OSError, StopIteration, ValueError):
-        pass
-    info.update(python=platform.python_version(), numpy=np.__version__, rlworks=rw.__version__)
-    info["OPENBLAS_NUM_THREADS"] = os.environ.get("OPENBLAS_NUM_THREADS")
-    return info
 
 
 def random_dense_mdp_arrays(
@@ -220,17 +199,14 @@ def main() -> None:
         "tol_meaning": "max_s |V_{k+1}(s) - V_k(s)| (max |Q_{k+1} - Q_k| for q-value)",
         "max_iterations": cap,
         "repeats": args.repeats,
-        **machine_info(),
+        **machine_info(OPENBLAS_NUM_THREADS=str(os.environ.get("OPENBLAS_NUM_THREADS"))),
         "construction": construction,
         "rows": rows,
         "limit_s": LIMIT_S,
         "value_iteration_gamma_0.9_median_s": vi if checked else None,
         "verdict": verdict,
     }
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"wrote {out}")
+    write_report(report, args.out)
     if not passed:
         sys.exit(1)
 

@@ -1,0 +1,42 @@
+"""What every benchmark script shares: a description of the machine and writing its results.
+
+The scripts run as ``python benchmarks/NAME.py``, so this module is imported as ``common``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import rlworks as rw
+
+
+def machine_info(**versions: str) -> dict[str, Any]:
+    """CPU model, core count, memory, load at start and library versions (plus ``versions``)."""
+    info: dict[str, Any] = {"nproc": os.cpu_count(), "machine": platform.machine()}
+    try:
+        cpuinfo = Path("/proc/cpuinfo").read_text()
+        info["cpu"] = next(
+            line.split(":", 1)[1].strip() for line in cpuinfo.splitlines() if "model name" in line
+        )
+        meminfo = Path("/proc/meminfo").read_text().split()
+        info["mem_gib"] = round(int(meminfo[meminfo.index("MemTotal:") + 1]) / 2**20, 1)
+        info["loadavg_at_start"] = list(os.getloadavg())
+    except (OSError, StopIteration, ValueError):
+        pass
+    info.update(python=platform.python_version(), numpy=np.__version__, rlworks=rw.__version__)
+    info.update(versions)
+    return info
+
+
+def write_report(report: dict[str, Any], out: str | Path) -> None:
+    """Write ``report`` as indented JSON to ``out`` (creating its folder) and say so."""
+    path = Path(out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"wrote {path}")
