@@ -41,7 +41,14 @@ from pathlib import Path
 import numpy as np
 
 import rlworks as rw
-from rlworks.mdp import TabularMDP, book_mdp, greedy_policy, policy_evaluation, solve
+from rlworks.mdp import (
+    TabularMDP,
+    book_mdp,
+    greedy_policy,
+    policy_evaluation,
+    solve,
+    uniform_policy,
+)
 from rlworks.schedules import power
 from rlworks.tabular.updates import q_learning_targets, td0_targets, td_update
 
@@ -130,7 +137,7 @@ def main(argv: list[str] | None = None) -> None:
 
     # TD(0) prediction: the values of the random exploration policy itself (not the optimal ones).
     v_td = td0_prediction(mdp, steps=10_000, gamma=gamma, seed=42)
-    random_policy = mdp.valid / mdp.valid.sum(axis=1, keepdims=True)  # [S, A] uniform
+    random_policy = uniform_policy(mdp)  # [S, A], uniform over possible actions
     v_true = policy_evaluation(mdp, random_policy, gamma)
     print("random policy V, TD(0) after 10,000 steps:", v_td.round(3))
     print("random policy V, exact (policy evaluation):", v_true.round(3))

@@ -394,15 +394,13 @@ def _learned_tables(agent: Any, mdp: Any, gamma: float) -> dict[str, Any]:
     """Learned table and greedy policy, plus the exact solution and the error when known."""
     import numpy as np
 
-    from rlworks.mdp import policy_evaluation, solve
+    from rlworks.mdp import policy_evaluation, solve, uniform_policy
 
     out: dict[str, Any] = {}
     if agent.table_kind == "v":
         out["V"] = agent.values.tolist()
         if mdp is not None and gamma < 1:  # at gamma = 1 the values may not exist
-            counts = mdp.valid.sum(axis=1, keepdims=True)
-            random_policy = np.divide(mdp.valid, counts, out=np.zeros(mdp.valid.shape),
-                                      where=counts > 0)  # fmt: skip
+            random_policy = uniform_policy(mdp)
             exact_v = policy_evaluation(mdp, random_policy, gamma, method="solve")
             out["exact_V"] = np.asarray(exact_v).tolist()
             out["max_abs_error"] = float(np.abs(agent.values - exact_v).max())

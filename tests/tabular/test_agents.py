@@ -11,7 +11,7 @@ import pytest
 
 import rlworks as rw
 from rlworks.errors import ConfigError, SpaceMismatchError
-from rlworks.mdp import book_mdp, policy_evaluation
+from rlworks.mdp import book_mdp, policy_evaluation, uniform_policy
 from rlworks.tabular import SARSA, TD0, ExpectedSARSA, QLearning, TabularAgent, TabularConfig
 from rlworks.tabular.exploration import greedy_actions
 from rlworks.training.driver import Driver
@@ -296,7 +296,7 @@ def test_sarsa_plays_the_action_its_update_planned() -> None:
 # ----------------------------------------------------------------------------- TD(0) prediction
 def test_td0_approaches_exact_policy_evaluation() -> None:
     mdp = book_mdp()
-    uniform = mdp.valid / mdp.valid.sum(axis=1, keepdims=True)  # random over possible actions
+    uniform = uniform_policy(mdp)  # random over possible actions
     exact = policy_evaluation(mdp, uniform, gamma=0.9)
     # V^π ≈ [-2.70, -20.05, 31.05]
     np.testing.assert_allclose(exact, [-2.698, -20.053, 31.047], atol=1e-3)

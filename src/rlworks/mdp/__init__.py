@@ -26,6 +26,7 @@ from rlworks.mdp.planning import (
     policy_iteration,
     q_value_iteration,
     solve,
+    uniform_policy,
     value_iteration,
 )
 
@@ -46,5 +47,6 @@ __all__ = [
     "policy_iteration",
     "q_value_iteration",
     "solve",
+    "uniform_policy",
     "value_iteration",
 ]

@@ -14,7 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from rlworks.errors import ConfigError
-from rlworks.mdp.model import PROBABILITY_TOLERANCE, RandomSource, sample_index
+from rlworks.mdp.model import PROBABILITY_TOLERANCE, RandomSource, check_names, sample_index
 
 __all__ = ["ChainRun", "MarkovChain"]
 
@@ -73,7 +73,7 @@ class MarkovChain:
             )
         self.transition_probabilities: FloatArray = matrix
         n_states = matrix.shape[0]
-        self.state_names = _names(state_names, n_states, self.name)
+        self.state_names = check_names(state_names, n_states, "s", f"{self.name}: state_names")
         self.terminal = np.zeros(n_states, dtype=bool)
         for state in terminal_states:
             if isinstance(state, bool) or not 0 <= int(state) < n_states:
@@ -159,11 +159,3 @@ class MarkovChain:
     def __repr__(self) -> str:
         terminal = [int(s) for s in np.flatnonzero(self.terminal)]
         return f"MarkovChain(name={self.name!r}, n_states={self.n_states}, terminal={terminal})"
-
-
-def _names(names: Sequence[str] | None, count: int, chain: str) -> list[str]:
-    if names is None:
-        return [f"s{i}" for i in range(count)]
-    if isinstance(names, str) or len(names) != count:
-        raise ConfigError(f"{chain}: state_names must hold {count} names")
-    return [str(n) for n in names]

@@ -152,8 +152,8 @@ class TabularMDP:
                 f"{self.name}: rewards shape {self.rewards.shape} does not match transitions "
                 f"shape {self.transitions.shape}; both must be [S, A, S]"
             )
-        self.state_names = _names(state_names, n_states, "s", "state_names")
-        self.action_names = _names(action_names, n_actions, "a", "action_names")
+        self.state_names = check_names(state_names, n_states, "s", "state_names")
+        self.action_names = check_names(action_names, n_actions, "a", "action_names")
         self.terminal: BoolArray = _bool_array(terminal, (n_states,), "terminal", fill=False)
         if valid is None:
             valid = self.transitions.sum(axis=2) > 0
@@ -583,7 +583,8 @@ def _bool_array(
     return array.astype(bool)
 
 
-def _names(names: Sequence[str] | None, count: int, prefix: str, what: str) -> list[str]:
+def check_names(names: Sequence[str] | None, count: int, prefix: str, what: str) -> list[str]:
+    """``count`` unique names, defaulting to ``prefix0, prefix1, ...``; ``what`` names the key."""
     if names is None:
         return [f"{prefix}{i}" for i in range(count)]
     if isinstance(names, str) or len(names) != count:

@@ -316,6 +316,16 @@ def _result(
 # policy evaluation and policy iteration
 
 
+def uniform_policy(mdp: TabularMDP) -> FloatArray:
+    """The uniformly random policy over possible actions, ``[S, A]`` (all-zero rows for states
+    without a possible action): the chapter's exploration policy, as policy evaluation takes it."""
+    counts = mdp.valid.sum(axis=1, keepdims=True)  # [S, 1]
+    policy: FloatArray = np.divide(
+        mdp.valid, counts, out=np.zeros(mdp.valid.shape), where=counts > 0
+    )
+    return policy
+
+
 def policy_evaluation(
     mdp: TabularMDP,
     policy: npt.ArrayLike,

@@ -44,6 +44,7 @@ from rlworks.tabular.exploration import (
     random_actions,
 )
 from rlworks.tabular.updates import (
+    earlier_repeats,
     expected_sarsa_targets,
     q_learning_targets,
     sarsa_targets,
@@ -276,9 +277,7 @@ class TabularAgent(Agent[TabularConfig]):
     def _visit_rates(self, s: np.ndarray, a: np.ndarray) -> np.ndarray:
         """``1 / N^ω`` per row, N counting this visit: repeats of an entry in one batch get
         N, N + 1, ..., so that the in-order update is the exact running average."""
-        flat = s * self.n_actions + a  # [B]
-        earlier = np.tril(flat[:, None] == flat[None, :], -1).sum(axis=1)  # [B] repeats before
-        counts = self.visits[s, a] + earlier + 1  # [B]
+        counts = self.visits[s, a] + earlier_repeats((s, a), self.visits.shape) + 1  # [B]
         np.add.at(self.visits, (s, a), 1)
         rates: np.ndarray = np.maximum(self.config.alpha_min, counts**-self.config.visit_exponent)
         return rates
@@ -402,8 +401,12 @@ class _QAgent(TabularAgent):
     def act(self, obs: np.ndarray, explore: bool = True) -> np.ndarray:
         """Greedy actions, or the exploring behaviour's while learning: ``[N]``."""
         s = self.states(obs)
-        actions = self._behaviour(s) if explore else greedy_actions(self.table[s])
+        actions = self._explore(s) if explore else greedy_actions(self.table[s])
         return actions + self._action_start if self._action_start else actions
+
+    def _explore(self, s: np.ndarray) -> np.ndarray:
+        """Action indices of the exploring behaviour for a batch of states, ``[N]``."""
+        return self._behaviour(s)
 
     def _behaviour(self, s: np.ndarray) -> np.ndarray:
         kind, q = self.config.exploration, self.table[s]  # [N, A]
@@ -487,12 +490,12 @@ class SARSA(_QAgent):
         taken = q[np.arange(len(q)), next_actions]
         return sarsa_targets(batch.reward, taken, batch.terminated, self.config.gamma)
 
-    def act(self, obs: np.ndarray, explore: bool = True) -> np.ndarray:
-        """As Q-learning, but while learning each env plays the ``a'`` its last update chose."""
-        actions = super().act(obs, explore)
-        if explore and len(obs) == len(self._next_state):
-            planned = self._next_state == self.states(obs)  # [N]
-            actions[planned] = self._next_action[planned] + self._action_start
+    def _explore(self, s: np.ndarray) -> np.ndarray:
+        """The behaviour's actions, except that each env plays the ``a'`` its last update chose."""
+        actions = self._behaviour(s)
+        if len(s) == len(self._next_state):
+            planned = self._next_state == s  # [N]
+            actions[planned] = self._next_action[planned]
             self._next_state[:] = -1
         return actions
 

@@ -20,6 +20,7 @@ import numpy as np
 from rlworks.tabular.exploration import exploration_bonus
 
 __all__ = [
+    "earlier_repeats",
     "expected_sarsa_targets",
     "q_learning_targets",
     "sarsa_targets",
@@ -120,6 +121,13 @@ def td_update(
     keep = np.where(later_same, 1.0 - alphas[None, :], 1.0).prod(axis=1)  # [B]
     np.add.at(table, index, alphas * keep * errors)
     return errors
+
+
+def earlier_repeats(index: tuple[np.ndarray, ...], shape: tuple[int, ...]) -> np.ndarray:
+    """For each row of a batch, how many earlier rows name the same table entry: ``[B]``."""
+    flat = _flat(index, shape)  # [B]
+    counts: np.ndarray = ((flat[:, None] == flat[None, :]) & _later(len(flat)).T).sum(axis=1)
+    return counts
 
 
 def _flat(index: tuple[np.ndarray, ...], shape: tuple[int, ...]) -> np.ndarray:
