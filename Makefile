@@ -3,10 +3,10 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-EXTRAS ?= dev,atari,video
+EXTRAS ?= dev,atari,video,box2d
 DEMO_DIR ?= runs/demo
 
-.PHONY: help install demo test lint typecheck unit test-slow bench clean
+.PHONY: help install demo test lint typecheck unit test-slow bench bench-learning clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -45,6 +45,10 @@ bench: install  ## speed benchmarks (writes to benchmarks/results/)
 	$(BIN)/python benchmarks/collect.py
 	OPENBLAS_NUM_THREADS=1 $(BIN)/python benchmarks/planning.py
 	$(BIN)/python benchmarks/tabular.py
+	$(BIN)/python benchmarks/reinforce.py
+
+bench-learning: install  ## long learning benchmarks (REINFORCE on LunarLander: ~30 min on 2 cores)
+	$(BIN)/python benchmarks/reinforce_lunarlander.py
 
 clean:  ## remove the virtual environment and caches
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

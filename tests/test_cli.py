@@ -176,6 +176,15 @@ def test_help_of_every_command(capsys: pytest.CaptureFixture[str]) -> None:
         assert "usage: rlworks" in capsys.readouterr().out
 
 
+def test_train_help_lists_every_algorithm(capsys: pytest.CaptureFixture[str]) -> None:
+    from rlworks.agents import ALGORITHMS
+
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    listed = capsys.readouterr().out.split("algorithms:")[1].split("examples:")[0]
+    assert set(ALGORITHMS) <= {word.strip(",") for word in listed.split()}, sorted(ALGORITHMS)
+
+
 # --------------------------------------------------------------------------- bad input
 BROKEN_ENV = """
 import gymnasium as gym

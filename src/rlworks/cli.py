@@ -18,13 +18,22 @@ from typing import Any
 __all__ = ["build_parser", "main"]
 
 EPILOG_TRAIN = """\
+algorithms:
+  policy search      random-search, genetic, cem
+  policy gradients   reinforce
+  imitation          bc
+  tabular            q-learning, sarsa, expected-sarsa, td0
+
 examples:
   rlworks train random-search CartPole-v1 --seed 0 --target-return 475
   rlworks train random-search CartPole-v1 --set episodes_per_candidate=5 --set eval_episodes=20
-  rlworks train random-search CartPole-v1 --resume runs/random-search-CartPole-v1-s0-...
+  rlworks train reinforce CartPole-v1 --preset book     # the chapter's settings (reinforce-book)
+  rlworks train bc CartPole-v1 --set teacher=basic
+  rlworks train --resume runs/random-search-CartPole-v1-s0-...
 
 Settings are resolved in this order (later wins): the algorithm's defaults, the preset (the
-bundled one for ALGO and ENV unless --preset names another, see `rlworks config ALGO ENV`),
+bundled one for ALGO and ENV unless --preset names another, see `rlworks config ALGO ENV`; a
+short name NAME finds the bundled ALGO-ENV-NAME or ALGO-NAME),
 --set KEY=VALUE (KEY may be prefixed with agent. or train.), then the explicit flags.
 """
 

@@ -13,6 +13,7 @@ import dataclasses
 import difflib
 import inspect
 import itertools
+import re
 import textwrap
 import types
 import typing
@@ -276,12 +277,23 @@ def preset_algos(data: Mapping[str, Any]) -> list[str]:
     return [str(a) for a in algo] if isinstance(algo, list) else [str(algo)]
 
 
+def env_slug(env: str) -> str:
+    """The short name presets use for an environment id: ``"ALE/Breakout-v5"`` → ``"breakout"``,
+    ``"CartPole-v1"`` → ``"cartpole"``."""
+    base = env.rsplit("/", 1)[-1]
+    return re.sub(r"-v\d+$", "", base).lower()
+
+
 def find_preset(name: str | None, algo: str, env: str) -> Path | None:
     """Locate a preset: a file path, a bundled preset name, or the bundled default for the pair.
 
+    A short name is tried as a file stem in ``rlworks/presets``, then as ``ALGO-ENV-NAME`` (the env
+    slug of :func:`env_slug`) and ``ALGO-NAME``: ``rlworks train reinforce CartPole-v1 --preset
+    book`` finds ``reinforce-book.yaml``.
+
     Args:
         name: ``None`` for the bundled default of ``(algo, env)``, a bundled preset name (file
-            stem in ``rlworks/presets``) or a path to a YAML file.
+            stem in ``rlworks/presets``, or its short form) or a path to a YAML file.
         algo: Algorithm name.
         env: Environment id.
 
@@ -290,13 +302,20 @@ def find_preset(name: str | None, algo: str, env: str) -> Path | None:
     """
     bundled = {p.stem: p for p in sorted(PRESETS_DIR.glob("*.yaml"))}
     if name is None:
+        # ALGO-ENV.yaml is the default for the pair; otherwise the first preset that fits.
+        preferred = bundled.get(f"{algo}-{env_slug(env)}")
+        for path in [preferred] if preferred else []:
+            data = load_yaml(path)
+            if algo in preset_algos(data) and data.get("env") == env:
+                return path
         for path in bundled.values():
             data = load_yaml(path)
             if algo in preset_algos(data) and data.get("env") == env:
                 return path
         return None
-    if name in bundled:
-        return bundled[name]
+    for stem in (name, f"{algo}-{env_slug(env)}-{name}", f"{algo}-{name}"):
+        if stem in bundled:
+            return bundled[stem]
     path = Path(name)
     if path.suffix in (".yaml", ".yml") or path.exists():
         if not path.is_file():

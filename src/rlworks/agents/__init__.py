@@ -9,6 +9,9 @@ from typing import Any
 import gymnasium as gym
 
 from rlworks.agents.base import Agent, resolve_device
+from rlworks.agents.evolution import CEMConfig, CrossEntropyMethod, GeneticAlgorithm, GeneticConfig
+from rlworks.agents.imitation import BehaviorCloning, ImitationConfig
+from rlworks.agents.reinforce import Reinforce, ReinforceConfig
 from rlworks.agents.search import RandomSearch, RandomSearchConfig
 from rlworks.errors import CheckpointError, ConfigError
 from rlworks.tabular.agents import SARSA, TD0, ExpectedSARSA, QLearning, TabularConfig
@@ -19,10 +22,18 @@ __all__ = [
     "SARSA",
     "TD0",
     "Agent",
+    "BehaviorCloning",
+    "CEMConfig",
+    "CrossEntropyMethod",
     "ExpectedSARSA",
+    "GeneticAlgorithm",
+    "GeneticConfig",
+    "ImitationConfig",
     "QLearning",
     "RandomSearch",
     "RandomSearchConfig",
+    "Reinforce",
+    "ReinforceConfig",
     "TabularConfig",
     "get_algorithm",
     "load",
@@ -31,6 +42,10 @@ __all__ = [
 
 ALGORITHMS: dict[str, type[Agent[Any]]] = {
     RandomSearch.algo: RandomSearch,
+    Reinforce.algo: Reinforce,
+    GeneticAlgorithm.algo: GeneticAlgorithm,
+    CrossEntropyMethod.algo: CrossEntropyMethod,
+    BehaviorCloning.algo: BehaviorCloning,
     QLearning.algo: QLearning,
     SARSA.algo: SARSA,
     ExpectedSARSA.algo: ExpectedSARSA,

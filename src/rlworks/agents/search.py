@@ -27,7 +27,7 @@ from rlworks.errors import ConfigError
 from rlworks.training.driver import Driver, Observer
 from rlworks.training.metrics import AverageReturn
 
-__all__ = ["RandomSearch", "RandomSearchConfig"]
+__all__ = ["RandomSearch", "RandomSearchConfig", "linear_scores", "scores_to_actions"]
 
 
 # ----------------------------------------------------------------------------- config
@@ -67,6 +67,22 @@ def linear_scores(params: np.ndarray, obs: np.ndarray, bias: bool) -> np.ndarray
     if bias:
         scores += params[:, -1]
     return scores
+
+
+def scores_to_actions(scores: np.ndarray, space: gym.Space[Any]) -> np.ndarray:
+    """Actions from policy outputs ``[N, A]``: the argmax for ``Discrete`` spaces (ties go to the
+    first action), ``tanh`` squashed into the bounds for ``Box`` spaces (unbounded dimensions take
+    the raw output)."""
+    if isinstance(space, gym.spaces.Discrete):
+        actions: np.ndarray = scores.argmax(axis=1) + int(space.start)  # [N]
+        return actions.astype(np.int64)
+    assert isinstance(space, gym.spaces.Box)
+    low, high = space.low.reshape(-1), space.high.reshape(-1)
+    bounded = np.isfinite(low) & np.isfinite(high)
+    squashed = low + (np.tanh(scores) + 1.0) * 0.5 * (high - low)
+    continuous = np.where(bounded, squashed, scores)  # [N, A]
+    out: np.ndarray = continuous.reshape(scores.shape[0], *space.shape).astype(space.dtype)
+    return out
 
 
 # ----------------------------------------------------------------------------- the agent
@@ -116,17 +132,7 @@ class RandomSearch(Agent[RandomSearchConfig]):
         """The candidate's actions while searching (explore), the best policy's otherwise."""
         params = self.candidate if explore else self.best_params
         scores = linear_scores(params, np.asarray(obs), self.config.bias)  # [N, A]
-        space = self.action_space
-        if isinstance(space, gym.spaces.Discrete):
-            actions: np.ndarray = scores.argmax(axis=1) + int(space.start)  # [N]
-            return actions.astype(np.int64)
-        assert isinstance(space, gym.spaces.Box)
-        low, high = space.low.reshape(-1), space.high.reshape(-1)
-        bounded = np.isfinite(low) & np.isfinite(high)
-        squashed = low + (np.tanh(scores) + 1.0) * 0.5 * (high - low)
-        continuous = np.where(bounded, squashed, scores)  # [N, A]
-        out: np.ndarray = continuous.reshape(obs.shape[0], *space.shape).astype(space.dtype)
-        return out
+        return scores_to_actions(scores, self.action_space)
 
     def sample_candidate(self) -> np.ndarray:
         """Draw one parameter set from the configured distribution."""

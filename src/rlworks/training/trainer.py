@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
+import torch
 
 from rlworks.errors import ConfigError, NonFiniteError
 from rlworks.training.callbacks import (
@@ -67,6 +68,9 @@ class TrainConfig:
     max_episode_steps: int | None = None
     """Time limit of training and evaluation episodes; None keeps the environment's own (needed
     for envs without one, such as CliffWalking-v1, whose greedy policy may walk in circles)."""
+    max_iterations: int | None = None
+    """Also stop after this many agent iterations (REINFORCE updates, search generations);
+    None: the step budget alone decides."""
     eval_every: int = 10_000
     """Evaluate the greedy policy every this many environment steps (0: only at the end)."""
     eval_episodes: int = 10
@@ -81,6 +85,11 @@ class TrainConfig:
     """Write a metrics.csv row and TensorBoard scalars every this many steps."""
     device: str = "auto"
     """Device for networks: auto (CUDA when available), cpu or cuda."""
+    torch_threads: int | None = 1
+    """Threads torch may use on the CPU during training (restored afterwards); None keeps
+    torch's default (one per core). One suits the small networks of classic-control agents:
+    measured on 2 cores, REINFORCE on CartPole ran 1.7x faster with 1 thread than with 2 when
+    the other core was busy. Large networks (Atari CNNs on CPU) gain from more."""
 
     def validate(self) -> None:
         """Check ranges; raise :class:`ConfigError` naming the key."""
@@ -90,6 +99,10 @@ class TrainConfig:
         for key in ("eval_every", "checkpoint_every"):
             if getattr(self, key) < 0:
                 raise ConfigError(f"{key} must be >= 0, got {getattr(self, key)}")
+        if self.torch_threads is not None and self.torch_threads < 1:
+            raise ConfigError(f"torch_threads must be >= 1 or null, got {self.torch_threads}")
+        if self.max_iterations is not None and self.max_iterations < 1:
+            raise ConfigError(f"max_iterations must be >= 1, got {self.max_iterations}")
         if self.max_episode_steps is not None and self.max_episode_steps < 1:
             raise ConfigError(f"max_episode_steps must be >= 1, got {self.max_episode_steps}")
         if self.target_return is not None and not math.isfinite(self.target_return):
@@ -208,6 +221,9 @@ def train(
         built_in.append(CheckpointCallback(path / "checkpoints", agent, metrics, run_config))
     all_callbacks = [*built_in, *callbacks]
 
+    threads = torch.get_num_threads()
+    if config.torch_threads is not None:
+        torch.set_num_threads(config.torch_threads)
     start = time.perf_counter()
     eval_due = Every(config.eval_every, state.step)
     try:
@@ -215,6 +231,9 @@ def train(
             callback.on_train_start(state)
         try:
             while state.step < config.steps and not state.stop:
+                if config.max_iterations is not None and state.iteration >= config.max_iterations:
+                    state.stop_reason = f"{config.max_iterations:,} iterations"
+                    break
                 # Collect and learn: the agent decides how many steps an iteration takes.
                 info = agent.train_iteration(driver)
                 state.iteration += 1
@@ -259,6 +278,8 @@ def train(
         for callback in all_callbacks:
             callback.on_train_abort(state)
         raise
+    finally:
+        torch.set_num_threads(threads)
     if path is not None:
         finish_run_dir(path, state, result, target_return=config.target_return)
     return result

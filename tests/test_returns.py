@@ -1,0 +1,113 @@
+"""Exact values of rlworks.returns, with the arithmetic in comments."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from rlworks.returns import (
+    ZeroSpreadWarning,
+    discount_and_normalize_rewards,
+    discount_rewards,
+    discounted_returns,
+    normalize,
+    reward_to_go,
+)
+
+
+def test_discount_rewards_is_the_chapters_example() -> None:
+    # -50; 0 + 0.8 * -50 = -40; 10 + 0.8 * -40 = -22
+    np.testing.assert_allclose(discount_rewards([10, 0, -50], 0.8), [-22, -40, -50])
+
+
+def test_discount_rewards_does_not_truncate_integer_rewards() -> None:
+    # The chapter's np.array(rewards) keeps an int dtype and would store 1 + 0.5 * 1 as 1.
+    np.testing.assert_allclose(discount_rewards([1, 1], 0.5), [1.5, 1.0])
+
+
+def test_discount_and_normalize_rewards_is_the_chapters_example() -> None:
+    # Discounted: [-22, -40, -50] and [10 + 0.8 * 20, 20] = [26, 20]; mean -13.2,
+    # std = sqrt(mean squared deviation) = sqrt(954.56) = 30.896; (-22 + 13.2) / 30.896 = -0.2848
+    result = discount_and_normalize_rewards([[10, 0, -50], [10, 20]], 0.8)
+    np.testing.assert_allclose(result[0], [-0.28435071, -0.86597718, -1.18910299], atol=1e-6)
+    np.testing.assert_allclose(result[1], [1.26665318, 1.0727777], atol=1e-6)
+
+
+def test_zero_spread_is_centred_with_a_warning() -> None:
+    # Two 1-step episodes with reward 3: every return is 3, std 0 → centred to 0, not divided.
+    with pytest.warns(ZeroSpreadWarning, match="centred to 0 and not scaled"):
+        result = discount_and_normalize_rewards([[3], [3]], 0.9)
+    assert [a.tolist() for a in result] == [[0.0], [0.0]]
+    with pytest.warns(ZeroSpreadWarning):
+        out = normalize([2.0, 2.0, 2.0])
+    assert out.zero_spread and out.values.tolist() == [0.0, 0.0, 0.0] and out.mean == 2.0
+
+
+def test_normalize_without_warning_when_asked() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = normalize([5.0], warn=False)
+    assert out.zero_spread and out.values.tolist() == [0.0]
+    out = normalize([1.0, 3.0])  # mean 2, std 1
+    assert out.values.tolist() == [-1.0, 1.0] and not out.zero_spread
+
+
+def test_empty_batch() -> None:
+    assert discount_and_normalize_rewards([], 0.9) == []
+    assert discount_rewards([], 0.9).shape == (0,)
+
+
+def test_reward_to_go_is_undiscounted_by_default() -> None:
+    np.testing.assert_allclose(reward_to_go([1, 2, 3]), [6, 5, 3])
+    np.testing.assert_allclose(reward_to_go([1, 2, 3], 0.5), [1 + 0.5 * 3.5, 2 + 0.5 * 3, 3])
+
+
+def test_discounted_returns_terminated_truncated_and_cut() -> None:
+    # One stream, γ = 0.5, rewards all 1; steps 0-1 are an episode that terminated at step 1,
+    # steps 2-3 one truncated at step 3 (next value 8), step 4 one the batch cut (next value 6).
+    rewards = [1, 1, 1, 1, 1]
+    terminated = [0, 1, 0, 0, 0]
+    truncated = [0, 0, 0, 1, 0]
+    next_values = [100, 100, 100, 8, 6]  # only rows 3 (truncated) and 4 (last) are read
+    returns = discounted_returns(
+        rewards, 0.5, terminated=terminated, truncated=truncated, next_values=next_values
+    )
+    # t4: 1 + 0.5 * 6 = 4;  t3: 1 + 0.5 * 8 = 5;  t2: 1 + 0.5 * 5 = 3.5
+    # t1: terminated → 1;  t0: 1 + 0.5 * 1 = 1.5
+    np.testing.assert_allclose(returns, [1.5, 1.0, 3.5, 5.0, 4.0])
+
+
+def test_discounted_returns_without_values_treat_truncation_as_an_end() -> None:
+    # The chapter's convention: t1 truncated → 1 (nothing after it); t0: 1 + 0.9 * 1 = 1.9.
+    returns = discounted_returns([1, 1, 1], 0.9, truncated=[0, 1, 0])
+    np.testing.assert_allclose(returns, [1.9, 1.0, 1.0])
+
+
+def test_discounted_returns_is_per_column_and_pure() -> None:
+    # [T=2, N=2]: column 0 terminates at t0, column 1 runs on; γ = 0.5.
+    rewards = np.array([[1.0, 2.0], [4.0, 4.0]])
+    terminated = np.array([[True, False], [False, False]])
+    before = rewards.copy()
+    returns = discounted_returns(rewards, 0.5, terminated=terminated)
+    # col 0: t1 = 4, t0 = 1 (terminated); col 1: t1 = 4, t0 = 2 + 0.5 * 4 = 4
+    np.testing.assert_allclose(returns, [[1.0, 4.0], [4.0, 4.0]])
+    np.testing.assert_array_equal(rewards, before)
+
+
+def test_discounted_returns_checks_shapes() -> None:
+    with pytest.raises(
+        ValueError, match=r"terminated has shape \(2,\), expected the rewards' \(3,\)"
+    ):
+        discounted_returns([1, 2, 3], 0.9, terminated=[0, 1])
+
+
+def test_matches_the_chapter_per_episode() -> None:
+    rng = np.random.default_rng(0)
+    rewards = rng.normal(size=7)
+    ends = np.zeros(7, dtype=bool)
+    ends[-1] = True
+    np.testing.assert_allclose(
+        discounted_returns(rewards, 0.95, terminated=ends), discount_rewards(rewards, 0.95)
+    )
