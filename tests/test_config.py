@@ -279,6 +279,33 @@ def test_preset_by_name_and_by_path(tmp_path: Path) -> None:
     assert find_preset(str(mine), "random-search", "CartPole-v1") == mine
 
 
+def test_short_preset_names_and_defaults() -> None:
+    from rlworks.config import env_slug
+
+    assert env_slug("ALE/Breakout-v5") == "breakout" and env_slug("CartPole-v1") == "cartpole"
+    # ALGO-NAME, for its own environment only
+    assert find_preset("book", "reinforce", "CartPole-v1") == PRESETS_DIR / "reinforce-book.yaml"
+    with pytest.raises(ConfigError, match=r"no preset 'book' for reinforce on LunarLander-v3 "
+                       r"\(reinforce-book is for CartPole-v1\)"):  # fmt: skip
+        find_preset("book", "reinforce", "LunarLander-v3")
+    # ALGO-ENV is the pair's default even when another preset for the pair sorts first
+    assert find_preset(None, "reinforce", "CartPole-v1") == PRESETS_DIR / "reinforce-cartpole.yaml"
+    default = find_preset(None, "reinforce", "LunarLander-v3")
+    assert default == PRESETS_DIR / "reinforce-lunarlander.yaml"
+
+
+@pytest.mark.parametrize("path", sorted(PRESETS_DIR.glob("*.yaml")), ids=lambda p: p.stem)
+def test_every_bundled_preset_is_valid(path: Path) -> None:
+    from rlworks.agents import get_algorithm
+    from rlworks.config import preset_algos
+
+    data = load_yaml(path)
+    config_from_dict(TrainConfig, data.get("train") or {}, source=str(path))
+    for algo in preset_algos(data):
+        cls = get_algorithm(algo)
+        config_from_dict(cls.config_cls, data.get("agent") or {}, source=str(path))
+
+
 def test_unknown_preset_name() -> None:
     with pytest.raises(ConfigError) as info:
         find_preset("random-search-cartpol", "random-search", "CartPole-v1")

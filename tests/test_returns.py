@@ -111,3 +111,24 @@ def test_matches_the_chapter_per_episode() -> None:
     np.testing.assert_allclose(
         discounted_returns(rewards, 0.95, terminated=ends), discount_rewards(rewards, 0.95)
     )
+
+
+def test_terminated_wins_over_truncated_and_columns_bootstrap_apart() -> None:
+    # [T=2, N=2], γ = 0.5. Column 0: t1 both terminated and truncated → no bootstrap: 1.
+    # Column 1: t1 truncated with next value 6 → 1 + 0.5 * 6 = 4; t0: 1 + 0.5 * 4 = 3.
+    rewards = np.ones((2, 2))
+    terminated = np.array([[False, False], [True, False]])
+    truncated = np.array([[False, False], [True, True]])
+    next_values = np.array([[0.0, 0.0], [6.0, 6.0]])
+    returns = discounted_returns(
+        rewards, 0.5, terminated=terminated, truncated=truncated, next_values=next_values
+    )
+    np.testing.assert_allclose(returns, [[1.5, 3.0], [1.0, 4.0]])
+
+
+def test_non_finite_and_scalar_inputs_are_refused() -> None:
+    with pytest.raises(ValueError, match="cannot normalize non-finite values"):
+        normalize([1.0, np.nan])
+    with pytest.raises(ValueError, match="got a scalar"):
+        discounted_returns(1.0, 0.9)
+    assert discounted_returns(np.zeros((0, 3)), 0.9).shape == (0, 3)

@@ -291,6 +291,11 @@ def _resolve_settings(args: argparse.Namespace) -> tuple[dict[str, Any], Any, An
         algos = preset_algos(data)
         if algos and args.algo not in algos:
             raise ConfigError(f"{source}: preset is for {', '.join(algos)}, not {args.algo}")
+        if data.get("env") not in (None, args.env):
+            print(
+                f"warning: {source} was tuned for {data['env']}, not {args.env}",
+                file=sys.stderr,
+            )
         train_values.update(data.get("train") or {})
         agent_values.update(data.get("agent") or {})
         config_from_dict(TrainConfig, train_values, source=source)

@@ -304,23 +304,32 @@ def find_preset(name: str | None, algo: str, env: str) -> Path | None:
     if name is None:
         # ALGO-ENV.yaml is the default for the pair; otherwise the first preset that fits.
         preferred = bundled.get(f"{algo}-{env_slug(env)}")
-        for path in [preferred] if preferred else []:
-            data = load_yaml(path)
-            if algo in preset_algos(data) and data.get("env") == env:
-                return path
-        for path in bundled.values():
+        paths = [preferred, *bundled.values()] if preferred else list(bundled.values())
+        for path in paths:
             data = load_yaml(path)
             if algo in preset_algos(data) and data.get("env") == env:
                 return path
         return None
-    for stem in (name, f"{algo}-{env_slug(env)}-{name}", f"{algo}-{name}"):
+    if name in bundled:
+        return bundled[name]
+    elsewhere = []
+    for stem in (f"{algo}-{env_slug(env)}-{name}", f"{algo}-{name}"):
+        # A short name only finds a preset made for this environment (or for any).
         if stem in bundled:
-            return bundled[stem]
+            preset_env = load_yaml(bundled[stem]).get("env")
+            if preset_env in (None, env):
+                return bundled[stem]
+            elsewhere.append(f"{stem} is for {preset_env}")
     path = Path(name)
     if path.suffix in (".yaml", ".yml") or path.exists():
         if not path.is_file():
             raise ConfigError(f"preset file {name!r} does not exist")
         return path
+    if elsewhere:
+        raise ConfigError(
+            f"no preset {name!r} for {algo} on {env} ({'; '.join(elsewhere)}); name the file "
+            "itself (--preset STEM) to use it anyway"
+        )
     close = difflib.get_close_matches(name, list(bundled), n=1)
     hint = f"did you mean {close[0]!r}? " if close else ""
     raise ConfigError(

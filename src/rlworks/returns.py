@@ -94,14 +94,16 @@ def normalize(values: ArrayLike, *, warn: bool = True) -> Normalized:
 
     When every value is the same (``std == 0``) there is nothing to scale by: the values are only
     centred, which makes them all zero, and a :class:`ZeroSpreadWarning` says so. A policy gradient
-    step with all-zero advantages leaves the policy unchanged, which is the right outcome for a
-    batch that carries no information about which actions were better.
+    gradient with all-zero advantages is zero, which is the right outcome for a batch that carries
+    no information about which actions were better.
 
     Args:
         values: Any array.
         warn: Emit :class:`ZeroSpreadWarning` on zero spread.
     """
     x = np.asarray(values, dtype=np.float64)
+    if not np.isfinite(x).all():
+        raise ValueError(f"cannot normalize non-finite values: {x[~np.isfinite(x)][:3]}")
     mean = float(x.mean()) if x.size else 0.0
     std = float(x.std()) if x.size else 0.0
     if std > 0.0 and np.isfinite(std):
@@ -185,9 +187,11 @@ def discounted_returns(
         Returns of the same shape as ``rewards`` (float64).
 
     Raises:
-        ValueError: The arrays' shapes differ.
+        ValueError: The arrays' shapes differ, or ``rewards`` is a scalar.
     """
     r = np.asarray(rewards, dtype=np.float64)
+    if r.ndim == 0:
+        raise ValueError("rewards must be [T] or [T, N], got a scalar")
     shape = r.shape
 
     def _like(name: str, a: ArrayLike | None, dtype: type) -> np.ndarray:

@@ -151,10 +151,8 @@ def test_an_iteration_plays_exactly_the_requested_whole_episodes() -> None:
     assert agent.iterations == 1
 
 
-def test_zero_spread_batch_warns_and_leaves_the_policy_unchanged() -> None:
-    agent = Reinforce("CartPole-v1", ReinforceConfig(optimizer="sgd"), seed=0)
-    before = [p.detach().clone() for p in agent.policy_net.parameters()]
-    batch = EpisodeBatch(
+def _equal_returns_batch() -> EpisodeBatch:
+    return EpisodeBatch(
         np.ones((2, 4), np.float32),
         np.array([0, 1]),
         np.array([1.0, 1.0]),
@@ -164,34 +162,74 @@ def test_zero_spread_batch_warns_and_leaves_the_policy_unchanged() -> None:
         np.array([0, 1]),
         np.array([0, 0]),
     )
-    with pytest.warns(ZeroSpreadWarning, match="every advantage in the batch was equal"):
-        info = agent.update(batch)
-    assert info["zero_spread"] == 1.0
+
+
+def test_zero_spread_batch_warns_and_leaves_the_policy_unchanged() -> None:
+    # Nadam keeps momentum: after one real update, a zero-gradient step would still move the
+    # parameters, so the agent must skip the step altogether.
+    env = rw.make_env("CartPole-v1", n_envs=2, seed=0)
+    agent = Reinforce(env, ReinforceConfig(n_episodes_per_update=2), seed=0)
+    agent.train_iteration(rw.training.Driver(env, agent.collect_policy, agent.observers))
+    before = [p.detach().clone() for p in agent.policy_net.parameters()]
+    version = agent.policy_version
+    with pytest.warns(ZeroSpreadWarning, match="not scaled; the policy was not updated"):
+        info = agent.update(_equal_returns_batch())
+    assert info["zero_spread"] == 1.0 and agent.policy_version == version
     for b, p in zip(before, agent.policy_net.parameters(), strict=True):
         assert torch.equal(b, p)
+
+
+def test_zero_spread_with_entropy_bonus_still_steps() -> None:
+    agent = Reinforce("CartPole-v1", ReinforceConfig(entropy_coef=0.1), seed=0)
+    before = [p.detach().clone() for p in agent.policy_net.parameters()]
+    with pytest.warns(ZeroSpreadWarning) as record:
+        agent.update(_equal_returns_batch())
+    assert "not updated" not in str(record[0].message)
+    params = agent.policy_net.parameters()
+    assert any(not torch.equal(b, p) for b, p in zip(before, params, strict=True))
+
+
+def test_a_batch_without_episodes_is_refused() -> None:
+    agent = Reinforce("CartPole-v1", seed=0)
+    empty = EpisodeBatch(*(np.zeros((0, 4)) for _ in range(2)), *(np.zeros(0) for _ in range(6)))
+    with pytest.raises(ValueError, match="at least one complete episode"):
+        agent.update(empty)
 
 
 def test_value_baseline_bootstraps_truncated_episodes() -> None:
     config = ReinforceConfig(gamma=0.5, baseline="value", normalize_advantages=False)
     agent = Reinforce("CartPole-v1", config, seed=0)
-    with torch.no_grad():  # V(s) = 4 everywhere
+    with torch.no_grad():  # V(s) = 10 * s[0]: tells observations apart
         for p in agent.value_net.parameters():  # type: ignore[union-attr]
             p.zero_()
-        agent.value_net[-1].bias.fill_(4.0)  # type: ignore[index]
+        agent.value_net[0].weight[0, 0] = 1.0  # type: ignore[index]
+        agent.value_net[2].weight[0, 0] = 1.0  # type: ignore[index]
+        agent.value_net[-1].weight[0, 0] = 10.0  # type: ignore[index]
+    assert agent.config.activation == "relu"  # positive inputs pass the relus unchanged
+
+    def obs(*xs: float) -> np.ndarray:
+        out = np.zeros((len(xs), 4), np.float32)
+        out[:, 0] = xs
+        return out
+
+    # Episode 0: two steps, obs 0.1 → 0.2 → 0.3, cut by the time limit after its second step.
+    # Episode 1: one step, obs 0.4 → 0.5, terminated.
     batch = EpisodeBatch(
-        np.zeros((2, 4), np.float32),
-        np.array([0, 1]),
-        np.array([1.0, 1.0]),
-        np.zeros((2, 4), np.float32),
-        np.array([False, False]),
-        np.array([False, True]),  # cut by the time limit
-        np.array([0, 0]),
-        np.array([0, 1]),
+        obs(0.1, 0.2, 0.4),
+        np.array([0, 1, 0]),
+        np.array([1.0, 1.0, 1.0]),
+        obs(0.2, 0.3, 0.5),
+        np.array([False, False, True]),
+        np.array([False, True, False]),
+        np.array([0, 0, 1]),
+        np.array([0, 1, 0]),
     )
     returns, advantages, _ = agent.advantages(batch)
-    # t1: 1 + 0.5 * V = 3;  t0: 1 + 0.5 * 3 = 2.5; advantages subtract V = 4
-    np.testing.assert_allclose(returns, [2.5, 3.0])
-    np.testing.assert_allclose(advantages, [-1.5, -1.0])
+    # e0 t1: 1 + 0.5 * V(0.3) = 1 + 0.5 * 3 = 2.5;  e0 t0: 1 + 0.5 * 2.5 = 2.25
+    # e1 t0: terminated → 1 (V(0.5) = 5 is not used)
+    np.testing.assert_allclose(returns, [2.25, 2.5, 1.0], rtol=1e-6)
+    # advantages subtract V(obs) = 1, 2, 4
+    np.testing.assert_allclose(advantages, [1.25, 0.5, -3.0], rtol=1e-6)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -356,3 +394,12 @@ def test_more_envs_than_episodes_per_update_warns() -> None:
     env = rw.make_env("CartPole-v1", n_envs=4, seed=0)
     with pytest.warns(UserWarning, match="4 environments but n_episodes_per_update is 2"):
         Reinforce(env, ReinforceConfig(n_episodes_per_update=2))
+
+
+def test_resuming_a_run_that_used_its_iterations_is_refused(cli: Any, tmp_path: Any) -> None:
+    run_dir = str(tmp_path / "run")
+    assert cli("train", "reinforce", "CartPole-v1", "--preset", "book", "--set",
+               "max_iterations=2", "--run-dir", run_dir, "--quiet").code == 0  # fmt: skip
+    result = cli("train", "--resume", run_dir, "--quiet")
+    assert result.code == 2
+    assert "the run already took its 2 iterations (max_iterations)" in result.err

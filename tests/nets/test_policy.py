@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import warnings
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -31,7 +33,7 @@ def test_bernoulli_probability_is_the_sigmoid_of_one_output() -> None:
     # z = 2 * 0.5 = 1 → P(action 1) = σ(1) = 0.7311, log P(0) = log(1 - 0.7311)
     p1 = float(net.distribution(obs).probs.detach()[0])
     assert math.isclose(p1, 1 / (1 + math.exp(-1)), rel_tol=1e-6)
-    log_p0 = float(net.log_prob(obs, torch.tensor([0])))
+    log_p0 = float(net.log_prob(obs, torch.tensor([0])).detach())
     assert math.isclose(log_p0, math.log(1 - 1 / (1 + math.exp(-1))), rel_tol=1e-6)
     assert net.mode(obs.numpy()).tolist() == [1]
 
@@ -155,5 +157,42 @@ def test_gelu_and_double_networks_act_through_torch() -> None:
     net = PolicyNetwork(BOX4, gym.spaces.Discrete(2), [4], activation="gelu")
     obs = np.zeros((3, 4), np.float32)
     assert net.outputs(obs).shape == (3, 1)
-    net = PolicyNetwork(BOX4, gym.spaces.Discrete(2), [4]).double()
-    assert net.outputs(obs).dtype == np.float64  # storage moved: torch path, no stale views
+    net = PolicyNetwork(BOX4, gym.spaces.Discrete(2), [4])
+    net.outputs(obs)  # builds the NumPy views
+    net = net.double()
+    assert net.outputs(obs).dtype == np.float64  # float64 storage: torch path, no stale views
+
+
+def test_replaced_parameters_are_seen() -> None:
+    net = PolicyNetwork(BOX4, gym.spaces.Discrete(3), [8])
+    obs = np.random.default_rng(0).normal(size=(5, 4)).astype(np.float32)
+    net.outputs(obs)
+    other = PolicyNetwork(BOX4, gym.spaces.Discrete(3), [8], init="orthogonal")
+    net.load_state_dict(other.state_dict(), assign=True)  # new parameter objects
+    with torch.no_grad():
+        np.testing.assert_allclose(net.outputs(obs), other(torch.as_tensor(obs)).numpy(), atol=1e-6)
+
+
+def test_network_pickles_after_acting(tmp_path: Any) -> None:
+    net = PolicyNetwork(BOX4, gym.spaces.Discrete(2), [4], activation="silu")
+    obs = np.random.default_rng(0).normal(size=(5, 4)).astype(np.float32)
+    expected = net.outputs(obs)
+    torch.save(net, tmp_path / "net.pt")
+    loaded = torch.load(tmp_path / "net.pt", weights_only=False)
+    np.testing.assert_allclose(loaded.outputs(obs), expected)
+
+
+def test_silu_does_not_overflow() -> None:
+    net = PolicyNetwork(BOX4, gym.spaces.Discrete(2), [4], activation="silu")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert np.isfinite(net.outputs(np.full((2, 4), -1e6, np.float32))).all()
+
+
+def test_bernoulli_sampling_frequency() -> None:
+    net = PolicyNetwork(BOX4, gym.spaces.Discrete(2), [])
+    with torch.no_grad():
+        net.body[0].weight.zero_()
+        net.body[0].bias.fill_(math.log(0.8 / 0.2))  # P(action 1) = 0.8
+    actions = net.sample(np.zeros((20_000, 4), np.float32), np.random.default_rng(0))
+    assert abs(actions.mean() - 0.8) < 0.015  # ~5 standard errors

@@ -67,6 +67,9 @@ class Agent(abc.ABC, Generic[C]):
     config_cls: ClassVar[type[Any]]
     observation_types: ClassVar[tuple[type[gym.Space[Any]], ...]]
     action_types: ClassVar[tuple[type[gym.Space[Any]], ...]]
+    default_torch_threads: ClassVar[int | None] = None
+    """CPU threads torch should use while this algorithm trains, unless the run sets
+    ``torch_threads``; None keeps torch's default (one per core)."""
     policy_version: int | None = None
     """Bumped by the algorithm whenever its greedy policy changes, so that the trainer can skip
     re-evaluating an unchanged policy; ``None`` means unknown (always evaluate)."""

@@ -167,6 +167,7 @@ class BehaviorCloning(Agent[ImitationConfig]):
     config_cls = ImitationConfig
     observation_types = (gym.spaces.Box,)
     action_types = (gym.spaces.Discrete, gym.spaces.Box)
+    default_torch_threads = 1  # tiny networks: thread hand-offs cost more than they save
 
     def __init__(
         self,

@@ -83,7 +83,8 @@ class ReinforceConfig:
     entropy_coef: float = 0.0
     """Weight of the entropy bonus added to the objective (0: none, as in the chapter)."""
     max_grad_norm: float | None = None
-    """Clip the policy gradient's global norm to this value (None: no clipping)."""
+    """Clip the global gradient norm of the policy (and of the value network, each on its own)
+    to this value (None: no clipping)."""
 
     def validate(self) -> None:
         """Check ranges; raise :class:`ConfigError` naming the key."""
@@ -244,6 +245,7 @@ class Reinforce(Agent[ReinforceConfig]):
     config_cls = ReinforceConfig
     observation_types = (gym.spaces.Box,)
     action_types = (gym.spaces.Discrete, gym.spaces.Box)
+    default_torch_threads = 1  # tiny networks: thread hand-offs cost more than they save
 
     def __init__(
         self,
@@ -359,11 +361,17 @@ class Reinforce(Agent[ReinforceConfig]):
     def update(self, batch: EpisodeBatch) -> dict[str, float]:
         """One policy-gradient step (and the value steps) on a batch of whole episodes."""
         cfg = self.config
+        if batch.n_episodes == 0:
+            raise ValueError("REINFORCE needs at least one complete episode to update on")
         returns, advantages, zero_spread = self.advantages(batch)
+        # All-zero advantages carry no information on which actions were better: no policy step
+        # (an optimizer with momentum, or the entropy bonus, would still move the policy).
+        skip_policy_step = zero_spread and cfg.entropy_coef == 0
         if zero_spread:
             warnings.warn(
                 f"iteration {self.iterations + 1}: every advantage in the batch was equal, so "
-                "they were centred to 0 and not scaled; this update leaves the policy unchanged",
+                "they were centred to 0 and not scaled"
+                + ("; the policy was not updated" if skip_policy_step else ""),
                 ZeroSpreadWarning,
                 stacklevel=2,
             )
@@ -380,9 +388,10 @@ class Reinforce(Agent[ReinforceConfig]):
                 f"non-finite REINFORCE loss ({float(loss)}) or gradient norm ({grad_norm}) at "
                 f"iteration {self.iterations + 1}"
             )
-        self.optimizer.step()
+        if not skip_policy_step:
+            self.optimizer.step()
+            self.policy_version += 1
         self.iterations += 1
-        self.policy_version += 1
         diagnostics = {
             "loss": float(loss.detach()),
             "policy_loss": float(info["policy_loss"]),
@@ -413,6 +422,10 @@ class Reinforce(Agent[ReinforceConfig]):
             loss = torch.nn.functional.mse_loss(value, target)
             self.value_optimizer.zero_grad(set_to_none=True)
             loss.backward()  # type: ignore[no-untyped-call]
+            if not torch.isfinite(loss):
+                raise NonFiniteError(
+                    f"non-finite value loss ({float(loss)}) at iteration {self.iterations}"
+                )
             self._clip(self.value_net.parameters())
             self.value_optimizer.step()
         return float(loss.detach())

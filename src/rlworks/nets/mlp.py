@@ -141,7 +141,7 @@ def _numpy_activation(layer: nn.Module) -> Callable[[np.ndarray], np.ndarray] | 
         slope = float(layer.negative_slope)
         return lambda x: np.where(x > 0, x, slope * x)
     if isinstance(layer, nn.SiLU):
-        return lambda x: x / (1 + np.exp(-x))
+        return lambda x: 0.5 * x * (1 + np.tanh(0.5 * x))  # x·σ(x) without exp overflow
     return None
 
 
@@ -159,8 +159,7 @@ class NumpyForward:
     def __init__(self, body: nn.Sequential) -> None:
         """Wrap ``body`` (check :meth:`supports` first)."""
         self.body = body
-        self._params: list[torch.Tensor] = list(body.parameters())
-        self._ptrs: list[int] = []
+        self._key: list[tuple[int, int]] = []
         self._ops: list[Callable[[np.ndarray], np.ndarray]] = []
 
     @staticmethod
@@ -186,11 +185,15 @@ class NumpyForward:
                 assert activation is not None
                 ops.append(activation)
         self._ops = ops
-        self._ptrs = [p.data_ptr() for p in self._params]
+        self._key = self._current_key()
+
+    def _current_key(self) -> list[tuple[int, int]]:
+        """Which parameter objects the layers hold now, and where their storage is."""
+        return [(id(p), p.data_ptr()) for p in self.body.parameters()]
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         """``body(x)`` for a float32 batch ``[N, in]`` → ``[N, out]``."""
-        if self._ptrs != [p.data_ptr() for p in self._params]:
+        if self._key != self._current_key():  # a parameter was replaced or moved: new views
             self._build()
         for op in self._ops:
             x = op(x)

@@ -11,9 +11,10 @@ Three heads cover the chapter's policies and the continuous case:
 
 Acting draws from the distribution with the caller's NumPy generator (one seed drives
 everything); learning asks the network for log-probabilities and entropies of stored actions.
-Gaussian samples are returned as drawn, not clipped: Gymnasium's continuous-control environments
-clip actions to their bounds themselves, and the log-probability must be that of the action
-drawn. The deterministic action (the mode) is clipped to the bounds.
+Gaussian samples are returned as drawn, not clipped: the classic-control and Box2D environments
+clip actions to their bounds themselves (MuJoCo's control costs see the raw action), and the
+log-probability must be that of the action drawn. The deterministic action (the mode) is
+clipped to the bounds.
 """
 
 from __future__ import annotations
@@ -99,7 +100,8 @@ class PolicyNetwork(nn.Module):
     """An MLP mapping flattened observations to an action distribution.
 
     Example:
-        >>> env = rw.make_env("CartPole-v1", n_envs=4, seed=0)
+        >>> env = rlworks.make_env("CartPole-v1", n_envs=4, seed=0)
+        >>> obs, _ = env.reset(seed=0)
         >>> net = PolicyNetwork(env.single_observation_space, env.single_action_space, [5])
         >>> actions = net.sample(obs, np.random.default_rng(0))   # [4] int64
         >>> log_probs = net.log_prob(torch.as_tensor(obs), torch.as_tensor(actions))  # [4]
@@ -164,6 +166,12 @@ class PolicyNetwork(nn.Module):
         )
 
     # ------------------------------------------------------------------ distributions
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle without the NumPy acting views (rebuilt on the next call)."""
+        state = dict(self.__dict__)
+        state["_numpy"] = None
+        return state
+
     def outputs(self, obs: np.ndarray) -> np.ndarray:
         """Raw head outputs for NumPy observations, without gradient: ``[N, out]``.
 

@@ -85,11 +85,10 @@ class TrainConfig:
     """Write a metrics.csv row and TensorBoard scalars every this many steps."""
     device: str = "auto"
     """Device for networks: auto (CUDA when available), cpu or cuda."""
-    torch_threads: int | None = 1
-    """Threads torch may use on the CPU during training (restored afterwards); None keeps
-    torch's default (one per core). One suits the small networks of classic-control agents:
-    measured on 2 cores, REINFORCE on CartPole ran 1.7x faster with 1 thread than with 2 when
-    the other core was busy. Large networks (Atari CNNs on CPU) gain from more."""
+    torch_threads: int | None = None
+    """Threads torch may use on the CPU during training (restored afterwards); None: the
+    algorithm's choice (``Agent.default_torch_threads``: 1 for the small MLP agents, whose tiny
+    tensor operations only lose to thread hand-offs, torch's default for the others)."""
 
     def validate(self) -> None:
         """Check ranges; raise :class:`ConfigError` naming the key."""
@@ -207,6 +206,10 @@ def train(
             metric.load_state_dict(resume["metrics"].get(metric.name, metric.state_dict()))
         state.episodes = int(metrics[0].result())
         state.metrics = {metric.name: metric.result() for metric in metrics}
+        if config.max_iterations is not None and state.iteration >= config.max_iterations:
+            raise ConfigError(
+                f"the run already took its {config.max_iterations:,} iterations (max_iterations)"
+            )
         if state.step >= config.steps:
             raise ConfigError(
                 f"the run already took {state.step:,} of its {config.steps:,} steps; "
@@ -222,8 +225,9 @@ def train(
     all_callbacks = [*built_in, *callbacks]
 
     threads = torch.get_num_threads()
-    if config.torch_threads is not None:
-        torch.set_num_threads(config.torch_threads)
+    wanted = config.torch_threads or agent.default_torch_threads
+    if wanted is not None:
+        torch.set_num_threads(wanted)
     start = time.perf_counter()
     eval_due = Every(config.eval_every, state.step)
     try:
