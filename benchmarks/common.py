@@ -8,9 +8,11 @@ from __future__ import annotations
 import json
 import os
 import platform
+import time
 from pathlib import Path
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 
 import rlworks as rw
@@ -40,3 +42,22 @@ def write_report(report: dict[str, Any], out: str | Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report, indent=2) + "\n")
     print(f"wrote {path}")
+
+
+def raw_gymnasium(env_id: str, steps: int, seed: int) -> float:
+    """Steps per second of one ``gymnasium.make(env_id)`` env (Discrete actions) stepped in a
+    plain Python loop, with actions drawn in advance from a seeded ``default_rng`` and ``reset()``
+    at episode ends: the physical limit of a single-environment loop."""
+    env = gym.make(env_id)
+    assert isinstance(env.action_space, gym.spaces.Discrete)
+    n = int(env.action_space.n)
+    actions = np.random.default_rng(seed).integers(0, n, size=steps).tolist()
+    env.reset(seed=seed)
+    start = time.perf_counter()
+    for action in actions:
+        _, _, terminated, truncated, _ = env.step(action)
+        if terminated or truncated:
+            env.reset()
+    elapsed = time.perf_counter() - start
+    env.close()
+    return steps / elapsed

@@ -44,6 +44,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 from common import machine_info, write_report  # benchmarks/common.py, beside this script
+from common import raw_gymnasium as common_raw_gymnasium
 
 import rlworks as rw
 from rlworks.agents import Reinforce, ReinforceConfig
@@ -67,18 +68,8 @@ def preset() -> tuple[ReinforceConfig, dict[str, Any]]:
 
 # ----------------------------------------------------------------------------- the paths
 def raw_gymnasium(steps: int, seed: int) -> float:
-    """Steps per second of a plain single-env Gymnasium loop."""
-    env = gym.make(ENV_ID)
-    actions = np.random.default_rng(seed).integers(0, 2, size=steps).tolist()
-    env.reset(seed=seed)
-    start = time.perf_counter()
-    for action in actions:
-        _, _, terminated, truncated, _ = env.step(action)
-        if terminated or truncated:
-            env.reset()
-    elapsed = time.perf_counter() - start
-    env.close()
-    return steps / elapsed
+    """Steps per second of a plain single-env Gymnasium loop (``common.raw_gymnasium``)."""
+    return common_raw_gymnasium(ENV_ID, steps, seed)
 
 
 def env_alone(steps: int, seed: int, n_envs: int) -> float:

@@ -44,6 +44,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 from common import machine_info, write_report  # benchmarks/common.py, beside this script
+from common import raw_gymnasium as common_raw_gymnasium
 
 import rlworks as rw
 from rlworks.tabular.agents import QLearning, TabularConfig
@@ -71,18 +72,8 @@ def preset_config() -> TabularConfig:
 
 # ----------------------------------------------------------------------------- the paths
 def raw_gymnasium(steps: int, seed: int) -> float:
-    """Steps per second of a plain single-env Gymnasium loop."""
-    env = gym.make(ENV_ID)
-    actions = np.random.default_rng(seed).integers(0, 4, size=steps).tolist()
-    env.reset(seed=seed)
-    start = time.perf_counter()
-    for action in actions:
-        _, _, terminated, truncated, _ = env.step(action)
-        if terminated or truncated:
-            env.reset()
-    elapsed = time.perf_counter() - start
-    env.close()
-    return steps / elapsed
+    """Steps per second of a plain single-env Gymnasium loop (``common.raw_gymnasium``)."""
+    return common_raw_gymnasium(ENV_ID, steps, seed)
 
 
 def make_vector_env(n_envs: int, seed: int, vectorization: str) -> gym.vector.VectorEnv:
