@@ -403,3 +403,18 @@ def test_resuming_a_run_that_used_its_iterations_is_refused(cli: Any, tmp_path: 
     result = cli("train", "--resume", run_dir, "--quiet")
     assert result.code == 2
     assert "the run already took its 2 iterations (max_iterations)" in result.err
+
+
+def test_an_env_without_time_limit_is_refused() -> None:
+    gym.register(
+        "rlworks-test/EndlessCartPole-v0",
+        entry_point="gymnasium.envs.classic_control.cartpole:CartPoleEnv",
+        max_episode_steps=None,
+    )
+    try:
+        with pytest.raises(ConfigError, match="has no time limit: an episode might never end"):
+            Reinforce(rw.make_env("rlworks-test/EndlessCartPole-v0", n_envs=1))
+        limited = rw.make_env("rlworks-test/EndlessCartPole-v0", n_envs=1, max_episode_steps=50)
+        Reinforce(limited)  # a time limit given to make_env is enough
+    finally:
+        gym.registry.pop("rlworks-test/EndlessCartPole-v0")

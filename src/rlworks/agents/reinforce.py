@@ -263,6 +263,12 @@ class Reinforce(Agent[ReinforceConfig]):
         super().__init__(env, config, seed=seed, device=device)
         cfg = self.config
         check_head(cfg.head, self.observation_space, self.action_space, self.env_id)
+        if getattr(self.env, "has_time_limit", None) is False:
+            raise ConfigError(
+                f"REINFORCE plays whole episodes, and {self.env_id} has no time limit: an episode "
+                "might never end; set max_episode_steps (rlworks train --set "
+                "max_episode_steps=N)"
+            )
         if self.env.num_envs > cfg.n_episodes_per_update:
             warnings.warn(
                 f"{self.env.num_envs} environments but n_episodes_per_update is "

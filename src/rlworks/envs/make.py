@@ -50,6 +50,9 @@ class SeededVectorEnv(gym.vector.VectorWrapper):
         super().__init__(env)
         self.env_id = env_id
         self.seed = seed
+        self.has_time_limit: bool | None = None
+        """Whether episodes are cut by a time limit: known for registered ids made without
+        extra wrappers, None (unknown) otherwise."""
         self._seeded = seed is None
         if seed is not None:
             self.action_space.seed(seed)
@@ -172,12 +175,15 @@ def make_env(
         return SeededVectorEnv(_vectorize(fns, vectorization, autoreset_mode), name, seed)
 
     spec = resolve_env_id(env_id)
+    limited = None if wrappers else (max_episode_steps or spec.max_episode_steps) is not None
     if vectorization == "native" and spec.vector_entry_point is None:
         tabular = _tabular_vector_env(
             env_id, n_envs, env_kwargs, wrappers, render_mode, max_episode_steps, autoreset_mode
         )
         if tabular is not None:
-            return SeededVectorEnv(tabular, env_id, seed)
+            made = SeededVectorEnv(tabular, env_id, seed)
+            made.has_time_limit = limited
+            return made
     native_ok = (
         spec.vector_entry_point is not None
         and not wrappers
@@ -198,7 +204,9 @@ def make_env(
         raise EnvError(missing_extra_hint(env_id, exc) or f"{env_id}: {exc}") from exc
     except TypeError as exc:
         raise EnvError(f"environment {env_id!r} rejected its arguments {kwargs}: {exc}") from exc
-    return SeededVectorEnv(venv, env_id, seed)
+    made = SeededVectorEnv(venv, env_id, seed)
+    made.has_time_limit = limited
+    return made
 
 
 def _tabular_vector_env(
