@@ -61,3 +61,24 @@ def raw_gymnasium(env_id: str, steps: int, seed: int) -> float:
     elapsed = time.perf_counter() - start
     env.close()
     return steps / elapsed
+
+
+def vector_env_rate(env: gym.vector.VectorEnv, steps: int, seed: int) -> float:
+    """Steps per second of a vector env alone (Discrete actions), stepped with seeded random
+    action batches and no agent. Rows that are only a next-step autoreset are not counted, as
+    the driver does not broadcast them. Closes ``env``."""
+    space = env.single_action_space
+    assert isinstance(space, gym.spaces.Discrete)
+    n_envs, n_actions = env.num_envs, int(space.n)
+    rng = np.random.default_rng(seed)
+    env.reset(seed=seed)
+    prev_done = np.zeros(n_envs, dtype=bool)
+    counted = 0
+    start = time.perf_counter()
+    while counted < steps:
+        _, _, terminated, truncated, _ = env.step(rng.integers(0, n_actions, size=n_envs))
+        counted += n_envs - int(np.count_nonzero(prev_done))
+        prev_done = terminated | truncated
+    elapsed = time.perf_counter() - start
+    env.close()
+    return counted / elapsed

@@ -40,11 +40,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+import common  # benchmarks/common.py, beside this script
 import gymnasium as gym
 import numpy as np
 import torch
-from common import machine_info, write_report  # benchmarks/common.py, beside this script
-from common import raw_gymnasium as common_raw_gymnasium
+from common import machine_info, write_report
 
 import rlworks as rw
 from rlworks.agents import Reinforce, ReinforceConfig
@@ -68,25 +68,13 @@ def preset() -> tuple[ReinforceConfig, dict[str, Any]]:
 
 # ----------------------------------------------------------------------------- the paths
 def raw_gymnasium(steps: int, seed: int) -> float:
-    """Steps per second of a plain single-env Gymnasium loop (``common.raw_gymnasium``)."""
-    return common_raw_gymnasium(ENV_ID, steps, seed)
+    """Steps per second of a plain single-env Gymnasium loop."""
+    return common.raw_gymnasium(ENV_ID, steps, seed)
 
 
 def env_alone(steps: int, seed: int, n_envs: int) -> float:
     """Steps per second of rlworks' vector env alone, random action batches, no agent."""
-    env = rw.make_env(ENV_ID, n_envs, seed=seed)
-    rng = np.random.default_rng(seed)
-    env.reset(seed=seed)
-    prev_done = np.zeros(n_envs, dtype=bool)
-    counted = 0
-    start = time.perf_counter()
-    while counted < steps:
-        _, _, terminated, truncated, _ = env.step(rng.integers(0, 2, size=n_envs))
-        counted += n_envs - int(np.count_nonzero(prev_done))  # next-step autoreset rows
-        prev_done = terminated | truncated
-    elapsed = time.perf_counter() - start
-    env.close()
-    return counted / elapsed
+    return common.vector_env_rate(rw.make_env(ENV_ID, n_envs, seed=seed), steps, seed)
 
 
 def reinforce_training(steps: int, seed: int) -> dict[str, float]:

@@ -41,10 +41,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import common  # benchmarks/common.py, beside this script
 import gymnasium as gym
 import numpy as np
-from common import machine_info, write_report  # benchmarks/common.py, beside this script
-from common import raw_gymnasium as common_raw_gymnasium
+from common import machine_info, write_report
 
 import rlworks as rw
 from rlworks.tabular.agents import QLearning, TabularConfig
@@ -72,8 +72,8 @@ def preset_config() -> TabularConfig:
 
 # ----------------------------------------------------------------------------- the paths
 def raw_gymnasium(steps: int, seed: int) -> float:
-    """Steps per second of a plain single-env Gymnasium loop (``common.raw_gymnasium``)."""
-    return common_raw_gymnasium(ENV_ID, steps, seed)
+    """Steps per second of a plain single-env Gymnasium loop."""
+    return common.raw_gymnasium(ENV_ID, steps, seed)
 
 
 def make_vector_env(n_envs: int, seed: int, vectorization: str) -> gym.vector.VectorEnv:
@@ -85,19 +85,7 @@ def make_vector_env(n_envs: int, seed: int, vectorization: str) -> gym.vector.Ve
 
 def vector_env_alone(steps: int, seed: int, n_envs: int, vectorization: str) -> float:
     """Steps per second of the vector env alone, random action batches, no agent."""
-    env = make_vector_env(n_envs, seed, vectorization)
-    rng = np.random.default_rng(seed)
-    env.reset(seed=seed)
-    prev_done = np.zeros(n_envs, dtype=bool)
-    counted = 0
-    start = time.perf_counter()
-    while counted < steps:
-        _, _, terminated, truncated, _ = env.step(rng.integers(0, 4, size=n_envs))
-        counted += n_envs - int(np.count_nonzero(prev_done))  # next-step autoreset rows
-        prev_done = terminated | truncated
-    elapsed = time.perf_counter() - start
-    env.close()
-    return counted / elapsed
+    return common.vector_env_rate(make_vector_env(n_envs, seed, vectorization), steps, seed)
 
 
 def rlworks_q_learning(steps: int, seed: int, n_envs: int, vectorization: str) -> float:

@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from rlworks.cli_args import add_json, add_overrides
+
 __all__ = ["build_parser", "main"]
 
 EPILOG_TRAIN = """\
@@ -36,12 +38,6 @@ bundled one for ALGO and ENV unless --preset names another, see `rlworks config 
 short name NAME finds the bundled ALGO-ENV-NAME or ALGO-NAME),
 --set KEY=VALUE (KEY may be prefixed with agent. or train.), then the explicit flags.
 """
-
-
-def _add_json(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--json", action="store_true", help="print one JSON object as the last line of stdout"
-    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -73,14 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, help="seed for environments, NumPy and torch (default 0)")
     p.add_argument("--n-envs", type=int, help="parallel environment copies")
     p.add_argument("--preset", help="bundled preset name or YAML file")
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override one setting (repeatable)",
-    )
+    add_overrides(p, "override one setting (repeatable)")
     p.add_argument("--run-dir", help="run directory (default runs/ALGO-ENV-sSEED-TIME)")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], help="network device")
     p.add_argument("--eval-every", type=int, help="evaluate every N steps (0: only at the end)")
@@ -89,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint-every", type=int, help="write a checkpoint every N steps")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    _add_json(p)
+    add_json(p)
 
     # eval
     p = sub.add_parser(
@@ -111,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         help="time limit per episode (default: the run's own, else the environment's)",
     )
-    _add_json(p)
+    add_json(p)
 
     # record
     p = sub.add_parser(
@@ -129,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="episode k is reset with SEED+k")
     p.add_argument("--fps", type=int, help="frames per second (default: the env's render_fps)")
     p.add_argument("--max-steps", type=int, help="stop each episode after this many steps")
-    _add_json(p)
+    add_json(p)
 
     # plot
     p = sub.add_parser(
@@ -145,7 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     # envs
     p = sub.add_parser("envs", help="list available environment ids by family")
     p.add_argument("--family", help="only this family, e.g. classic-control or atari")
-    _add_json(p)
+    add_json(p)
 
     # check-env
     p = sub.add_parser(
@@ -155,7 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
         "module:Class or a path/to/file.py:Class.",
     )
     p.add_argument("target", metavar="ENV_ID|MODULE:CLASS")
-    _add_json(p)
+    add_json(p)
 
     # config
     p = sub.add_parser(
@@ -170,7 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     from rlworks.cli_mdp import add_mdp_parser
 
-    add_mdp_parser(sub, _add_json)
+    add_mdp_parser(sub)
     return parser
 
 

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from rlworks.cli_args import add_json, add_overrides
+
 __all__ = ["add_mdp_parser", "cmd_mdp"]
 
 EPILOG = """\
@@ -36,7 +38,7 @@ In --json output the Q-values of impossible actions (-inf) are null.
 ALGOS = ("q-learning", "sarsa", "expected-sarsa", "td0")
 
 
-def add_mdp_parser(sub: Any, add_json: Callable[[argparse.ArgumentParser], None]) -> None:
+def add_mdp_parser(sub: Any) -> None:
     """Add ``rlworks mdp`` and its sub-commands to the top-level sub-parsers."""
     mdp = sub.add_parser(
         "mdp",
@@ -99,14 +101,7 @@ def add_mdp_parser(sub: Any, add_json: Callable[[argparse.ArgumentParser], None]
         help="time limit (default: none for book and MDP files, as in the chapter; for env ids "
         "the preset's, else the env's own)",
     )
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="any other tabular setting (see `rlworks config q-learning`)",
-    )
+    add_overrides(p, "any other tabular setting (see `rlworks config q-learning`)")
     p.add_argument("--save", metavar="FILE", help="write the trained agent's checkpoint")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     add_json(p)

@@ -16,11 +16,12 @@ from gymnasium.vector import AutoresetMode
 
 import rlworks
 from rlworks.agents import CEMConfig, CrossEntropyMethod, GeneticAlgorithm, GeneticConfig
-from rlworks.agents.evolution import FlatPolicy, GenerationEvaluator, job_quota
+from rlworks.agents.evolution import FlatPolicy, GenerationEvaluator
 from rlworks.cli import main
 from rlworks.config import config_from_dict
 from rlworks.errors import ConfigError
 from rlworks.training import Driver
+from rlworks.training.driver import episode_quota as job_quota
 from rlworks.types import Transition
 
 # ---------------------------------------------------------------------------------------------

@@ -149,6 +149,12 @@ class Agent(abc.ABC, Generic[C]):
     def _load_state(self, state: dict[str, Any]) -> None:
         """Restore what :meth:`_state` returned."""
 
+    def reset_seed(self, index: int) -> int:
+        """Seed of the environment reset before the agent's ``index``-th batch of whole episodes
+        (a candidate, an update, a generation), derived from the agent's seed: a run resumed from
+        a checkpoint plays exactly the episodes the uninterrupted run would have played."""
+        return int(np.random.SeedSequence([self.seed, index]).generate_state(1)[0])
+
     @property
     def observers(self) -> list[Observer]:
         """Observers the algorithm adds to the collect driver (replay buffer, rollout storage)."""

@@ -29,7 +29,7 @@ import torch
 from rlworks.agents.base import Agent
 from rlworks.agents.search import scores_to_actions
 from rlworks.errors import ConfigError
-from rlworks.training.driver import Driver, Observer
+from rlworks.training.driver import Driver, Observer, episode_quota
 from rlworks.types import Transition
 
 __all__ = [
@@ -39,7 +39,6 @@ __all__ = [
     "GenerationEvaluator",
     "GeneticAlgorithm",
     "GeneticConfig",
-    "job_quota",
 ]
 
 
@@ -210,14 +209,6 @@ def _make_policy(agent: Agent[Any], hidden_sizes: Sequence[int], bias: bool) -> 
 
 
 # ----------------------------------------------------------------------------- parallel evaluation
-def job_quota(n_jobs: int, n_envs: int) -> np.ndarray:
-    """Episodes each sub-environment plays in ``Driver.run(num_episodes=n_jobs, reset=True)``:
-    ``n_jobs // n_envs``, plus one for the first ``n_jobs % n_envs`` (the driver's rule)."""
-    quota = np.full(n_envs, n_jobs // n_envs, dtype=np.int64)
-    quota[: n_jobs % n_envs] += 1
-    return quota
-
-
 class GenerationEvaluator:
     """Plays every candidate of a generation for its episodes, in parallel; an observer.
 
@@ -242,7 +233,7 @@ class GenerationEvaluator:
         ``seed``; return each candidate's mean return ``[C]``."""
         n_jobs, n_envs = params.shape[0] * episodes, driver.num_envs
         self._params, self.episodes = params, episodes
-        quota = job_quota(n_jobs, n_envs)  # [n_envs]
+        quota = episode_quota(n_jobs, n_envs)  # [n_envs], as the driver deals them out
         self._job = np.cumsum(quota) - quota  # first job of each sub-env
         self._returns = np.full(n_jobs, np.nan)
         self._episode_return = np.zeros(n_envs)
@@ -259,6 +250,13 @@ class GenerationEvaluator:
     def current_jobs(self) -> np.ndarray:
         """Each sub-environment's current job ``[n_envs]`` (one past its last once done)."""
         return self._job.copy()
+
+    def acting_params(self, n_rows: int, greedy: np.ndarray, explore: bool) -> np.ndarray:
+        """Parameters each row acts with: its sub-environment's candidate while a generation
+        plays (``explore``), else the ``greedy`` parameters ``[P]`` for every row (``[1, P]``)."""
+        if explore and self.active:
+            return self.env_params(n_rows)  # [n_envs, P]
+        return greedy[None]  # [1, P]
 
     def env_params(self, n_rows: int) -> np.ndarray:
         """The parameters each sub-environment is playing with, ``[n_envs, P]``.
@@ -295,11 +293,6 @@ class GenerationEvaluator:
     def on_reset(self) -> None:
         """The driver reset every sub-environment: no episode is in progress."""
         self._episode_return[:] = 0.0
-
-
-def _generation_seed(seed: int, generation: int) -> int:
-    """Reset seed of a generation, so that a resumed search replays the same episodes."""
-    return int(np.random.SeedSequence([seed, generation]).generate_state(1)[0])
 
 
 def _top(scores: np.ndarray, k: int) -> np.ndarray:
@@ -367,18 +360,15 @@ class GeneticAlgorithm(Agent[GeneticConfig]):
         """While a generation plays, each row acts with its sub-environment's candidate (one
         batched forward pass); otherwise, and always for ``explore=False``, the best policy."""
         obs = np.asarray(obs)
-        if explore and self._evaluator.active:
-            scores = self.net.scores(self._evaluator.env_params(obs.shape[0]), obs)  # [N, A]
-        else:
-            scores = self.net.scores(self.best_params[None], obs)  # [N, A]
-        return scores_to_actions(scores, self.action_space)
+        params = self._evaluator.acting_params(obs.shape[0], self.best_params, explore)
+        return scores_to_actions(self.net.scores(params, obs), self.action_space)
 
     def train_iteration(self, driver: Driver) -> dict[str, float]:
         """Play one generation on the vector env, then select and mutate (:meth:`update`)."""
         cfg = self.config
         fresh = self.generation == 0 or cfg.reevaluate_survivors
         played = self.population if fresh else self.population[cfg.n_survivors :]
-        seed = _generation_seed(self.seed, self.generation)
+        seed = self.reset_seed(self.generation)
         scores = self._evaluator.run(driver, played, cfg.episodes_per_candidate, seed)
         self.episodes_used += played.shape[0] * cfg.episodes_per_candidate
         if not fresh:
@@ -488,11 +478,8 @@ class CrossEntropyMethod(Agent[CEMConfig]):
         """While a generation plays, each row acts with its sub-environment's candidate (one
         batched forward pass); otherwise, and always for ``explore=False``, the mean."""
         obs = np.asarray(obs)
-        if explore and self._evaluator.active:
-            scores = self.net.scores(self._evaluator.env_params(obs.shape[0]), obs)  # [N, A]
-        else:
-            scores = self.net.scores(self.mean[None], obs)  # [N, A]
-        return scores_to_actions(scores, self.action_space)
+        params = self._evaluator.acting_params(obs.shape[0], self.mean, explore)
+        return scores_to_actions(self.net.scores(params, obs), self.action_space)
 
     def extra_noise(self, generation: int) -> float:
         """Variance added after the refit of ``generation``: a linear decay to 0."""
@@ -504,7 +491,7 @@ class CrossEntropyMethod(Agent[CEMConfig]):
         cfg = self.config
         noise = self.rng.standard_normal((cfg.population, self.net.size))  # [C, P]
         self.population = self.mean + self.std * noise
-        seed = _generation_seed(self.seed, self.generation)
+        seed = self.reset_seed(self.generation)
         scores = self._evaluator.run(driver, self.population, cfg.episodes_per_candidate, seed)
         self.episodes_used += cfg.population * cfg.episodes_per_candidate
         return self.update(scores)

@@ -21,7 +21,6 @@ Learning", 2011 (https://arxiv.org/abs/1011.0686).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -35,7 +34,7 @@ from rlworks.errors import ConfigError
 from rlworks.nets.mlp import ACTIVATIONS, Init, as_float_batch, seeded
 from rlworks.nets.policy import HeadName, PolicyNetwork
 from rlworks.optim import make_optimizer
-from rlworks.policies import NAMED_POLICIES, make_named_policy
+from rlworks.policies import NAMED_POLICIES, BatchPolicy, make_named_policy
 from rlworks.training.driver import Driver, Observer
 from rlworks.training.evaluation import Actor
 from rlworks.types import Transition
@@ -47,8 +46,6 @@ __all__ = [
     "imitation_agreement",
     "imitation_loss",
 ]
-
-BatchPolicy = Callable[[np.ndarray], np.ndarray]
 
 
 # ----------------------------------------------------------------------------- config

@@ -329,9 +329,11 @@ class Reinforce(Agent[ReinforceConfig]):
         The reset is seeded from (agent seed, iteration), so a run resumed from a checkpoint
         plays the episodes the uninterrupted run would have played.
         """
-        seed = int(np.random.SeedSequence([self.seed, self.iterations]).generate_state(1)[0])
-        self._collector.clear()
-        driver.run(num_episodes=self.config.n_episodes_per_update, reset=True, seed=seed)
+        driver.run(  # the reset empties the collector (its on_reset)
+            num_episodes=self.config.n_episodes_per_update,
+            reset=True,
+            seed=self.reset_seed(self.iterations),
+        )
         return self.update(self._collector.episodes())
 
     def advantages(self, batch: EpisodeBatch) -> tuple[np.ndarray, np.ndarray, bool]:

@@ -149,7 +149,7 @@ class RandomSearch(Agent[RandomSearchConfig]):
         """
         self.candidate = self.sample_candidate()
         self._candidate_returns.reset()
-        seed = int(np.random.SeedSequence([self.seed, self.candidates_tried]).generate_state(1)[0])
+        seed = self.reset_seed(self.candidates_tried)
         driver.run(num_episodes=self.config.episodes_per_candidate, reset=True, seed=seed)
         return self.update(self._candidate_returns.result())
 

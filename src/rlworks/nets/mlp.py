@@ -151,16 +151,17 @@ class NumpyForward:
     Acting in a vector env calls a small network on a few observations thousands of times per
     second; there torch's per-call overhead (tens of microseconds per layer) is most of the cost.
     This reads the parameters in place (NumPy views of the CPU tensors, so optimizer steps and
-    ``load_state_dict`` are seen at once) and rebuilds its views if a parameter's storage moves.
-    Use :meth:`supports` first: only CPU float32 stacks of Linear, ReLU, Tanh, ELU, LeakyReLU and
-    SiLU layers qualify (GELU needs erf, which NumPy lacks).
+    ``load_state_dict`` are seen at once) and rebuilds its views, and re-checks that it can run
+    the stack, only when a parameter is replaced or its storage moves (``.to()``, ``.double()``).
+    Only CPU float32 stacks of Linear, ReLU, Tanh, ELU, LeakyReLU and SiLU layers qualify (GELU
+    needs erf, which NumPy lacks); :meth:`__call__` returns None for the others.
     """
 
     def __init__(self, body: nn.Sequential) -> None:
-        """Wrap ``body`` (check :meth:`supports` first)."""
+        """Wrap ``body``."""
         self.body = body
-        self._key: list[tuple[int, int]] = []
-        self._ops: list[Callable[[np.ndarray], np.ndarray]] = []
+        self._key: list[tuple[int, int]] | None = None
+        self._ops: list[Callable[[np.ndarray], np.ndarray]] | None = None
 
     @staticmethod
     def supports(body: nn.Sequential) -> bool:
@@ -174,6 +175,10 @@ class NumpyForward:
         return True
 
     def _build(self) -> None:
+        self._key = self._current_key()
+        if not self.supports(self.body):
+            self._ops = None
+            return
         ops: list[Callable[[np.ndarray], np.ndarray]] = []
         for layer in self.body:
             if isinstance(layer, nn.Linear):
@@ -185,16 +190,18 @@ class NumpyForward:
                 assert activation is not None
                 ops.append(activation)
         self._ops = ops
-        self._key = self._current_key()
 
     def _current_key(self) -> list[tuple[int, int]]:
         """Which parameter objects the layers hold now, and where their storage is."""
         return [(id(p), p.data_ptr()) for p in self.body.parameters()]
 
-    def __call__(self, x: np.ndarray) -> np.ndarray:
-        """``body(x)`` for a float32 batch ``[N, in]`` → ``[N, out]``."""
+    def __call__(self, x: np.ndarray) -> np.ndarray | None:
+        """``body(x)`` for a float32 batch ``[N, in]`` → ``[N, out]``, or None when the stack
+        cannot run in NumPy (the caller then uses torch)."""
         if self._key != self._current_key():  # a parameter was replaced or moved: new views
             self._build()
+        if self._ops is None:
+            return None
         for op in self._ops:
             x = op(x)
         return x

@@ -178,11 +178,12 @@ class PolicyNetwork(nn.Module):
         Runs in NumPy when the network is on the CPU in float32 (see
         :class:`~rlworks.nets.mlp.NumpyForward`), else through torch.
         """
-        if NumpyForward.supports(self.body):
-            if self._numpy is None:
-                self._numpy = NumpyForward(self.body)
-            flat = np.asarray(obs, dtype=np.float32).reshape(len(obs), -1)  # [N, D]
-            return self._numpy(flat)
+        if self._numpy is None:
+            self._numpy = NumpyForward(self.body)
+        flat = np.asarray(obs, dtype=np.float32).reshape(len(obs), -1)  # [N, D]
+        fast = self._numpy(flat)
+        if fast is not None:
+            return fast
         with torch.inference_mode():
             out: np.ndarray = self(as_float_batch(obs, self.log_std.device)).cpu().numpy()
         return out

@@ -20,7 +20,7 @@ from rlworks.envs.make import autoreset_mode_of
 from rlworks.errors import NonFiniteError
 from rlworks.types import Transition
 
-__all__ = ["Driver", "DriverResult", "Observer", "Policy"]
+__all__ = ["Driver", "DriverResult", "Observer", "Policy", "episode_quota"]
 
 Policy = Callable[[np.ndarray], np.ndarray]
 """Maps a batch of observations ``[N, *obs_shape]`` to a batch of actions ``[N, *action_shape]``."""
@@ -140,8 +140,7 @@ class Driver:
             self.reset(seed=seed)
         quota: np.ndarray | None = None
         if num_episodes is not None and reset:
-            quota = np.full(self.num_envs, num_episodes // self.num_envs)
-            quota[: num_episodes % self.num_envs] += 1
+            quota = episode_quota(num_episodes, self.num_envs)
         steps = episodes = 0
         while (num_steps is not None and steps < num_steps) or (
             num_episodes is not None and episodes < num_episodes
@@ -212,6 +211,14 @@ class Driver:
                 f"non-finite observation at env step {self.total_steps} "
                 f"in sub-environment {env_index}"
             )
+
+
+def episode_quota(num_episodes: int, num_envs: int) -> np.ndarray:
+    """Episodes each sub-environment plays in ``Driver.run(num_episodes, reset=True)``:
+    ``num_episodes // num_envs`` each, plus one for the first ``num_episodes % num_envs``."""
+    quota = np.full(num_envs, num_episodes // num_envs, dtype=np.int64)
+    quota[: num_episodes % num_envs] += 1
+    return quota
 
 
 def _select(
