@@ -18,9 +18,9 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)  ## create .venv and install rlworks with the pinned versions
 
-demo: install  ## train random search on CartPole, evaluate it, plot the curve, record a GIF
+demo: install  ## train DQN on CartPole to the target, evaluate it, plot the curve, record a GIF
 	rm -rf $(DEMO_DIR)
-	$(BIN)/rlworks train random-search CartPole-v1 --seed 4 --target-return 475 --run-dir $(DEMO_DIR)
+	$(BIN)/rlworks train dqn CartPole-v1 --seed 1 --target-return 475 --run-dir $(DEMO_DIR)
 	$(BIN)/rlworks eval $(DEMO_DIR) --episodes 20 --seed 123
 	$(BIN)/rlworks plot $(DEMO_DIR) --out $(DEMO_DIR)/curve.png
 	$(BIN)/rlworks record $(DEMO_DIR) --out $(DEMO_DIR)/cartpole.gif
@@ -41,14 +41,17 @@ test: lint typecheck unit  ## lint + type checks + tests (what CI runs)
 test-slow: install  ## the long learning runs
 	$(BIN)/pytest -m slow -q
 
-bench: install  ## speed benchmarks (writes to benchmarks/results/)
+bench: install  ## speed benchmarks, rlworks beside Stable-Baselines3 (writes benchmarks/results/, docs/benchmarks.md)
+	$(BIN)/python benchmarks/buffers.py
+	$(BIN)/python benchmarks/dqn_cartpole.py
 	$(BIN)/python benchmarks/collect.py
 	OPENBLAS_NUM_THREADS=1 $(BIN)/python benchmarks/planning.py
 	$(BIN)/python benchmarks/tabular.py
 	$(BIN)/python benchmarks/reinforce.py
 
-bench-learning: install  ## long learning benchmarks (REINFORCE on LunarLander: ~30 min on 2 cores)
+bench-learning: install  ## long learning benchmarks (LunarLander: REINFORCE ~30 min, DQN ~30 min on 2 cores)
 	$(BIN)/python benchmarks/reinforce_lunarlander.py
+	$(BIN)/python benchmarks/lunarlander.py dqn --target 200 --steps 300000
 
 clean:  ## remove the virtual environment and caches
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

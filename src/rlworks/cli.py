@@ -1,4 +1,4 @@
-"""The ``rlworks`` command: train, eval, record, plot, envs, check-env, config, mdp.
+"""The ``rlworks`` command: train, eval, record, plot, envs, check-env, config, mdp, bench.
 
 Every command that reports numbers takes ``--json`` and then prints one JSON object as the last
 line of standard output. Bad input exits with status 2 and a one-line ``error:`` message naming
@@ -23,6 +23,7 @@ EPILOG_TRAIN = """\
 algorithms:
   policy search      random-search, genetic, cem
   policy gradients   reinforce
+  deep Q-learning    dqn (presets: book, double, dueling, prioritized, rainbow, zoo)
   imitation          bc
   tabular            q-learning, sarsa, expected-sarsa, td0
 
@@ -31,12 +32,41 @@ examples:
   rlworks train random-search CartPole-v1 --set episodes_per_candidate=5 --set eval_episodes=20
   rlworks train reinforce CartPole-v1 --preset book     # the chapter's settings (reinforce-book)
   rlworks train bc CartPole-v1 --set teacher=basic
+  rlworks train dqn CartPole-v1 --preset rainbow       # double+PER+dueling+n-step+C51+noisy
+  rlworks train dqn CartPole-v1 --set double=true --set dueling=mean
   rlworks train --resume runs/random-search-CartPole-v1-s0-...
 
 Settings are resolved in this order (later wins): the algorithm's defaults, the preset (the
 bundled one for ALGO and ENV unless --preset names another, see `rlworks config ALGO ENV`; a
 short name NAME finds the bundled ALGO-ENV-NAME or ALGO-NAME),
 --set KEY=VALUE (KEY may be prefixed with agent. or train.), then the explicit flags.
+"""
+
+
+EPILOG_BENCH = """\
+protocol:
+  Each CASE names the same hyperparameters in rlworks (a preset) and in Stable-Baselines3
+  (constructor kwargs). Per seed, every run is its own process and the libraries alternate
+  (rlworks first on even seeds, SB3 first on odd):
+  throughput     the whole step budget, evaluation only at the end (first seed only unless
+                 --throughput-seeds says otherwise); env steps/s = steps / training-loop clock
+  time to solve  the whole command from process start to exit, evaluating the deterministic
+                 policy every 5,000 steps on 20 episodes (episode k reset with seed+10000+k;
+                 the case's eval_every and eval_episodes), stopping at the first mean >= the
+                 case's target (475 on CartPole-v1); unsolved seeds count as +inf in the median
+  Reports per seed and median: steps/s, time to solve, solved-at step, final eval, and the
+  rlworks/SB3 ratios. Without Stable-Baselines3 (pip install 'rlworks[bench]') or with
+  --no-sb3, rlworks runs alone and there are no ratios.
+
+examples:
+  rlworks bench --list
+  rlworks bench dqn-cartpole                        # seeds 0-4, throughput on seed 0
+  rlworks bench dqn-cartpole --seeds 0 1 --throughput-seeds 0 1 --no-docs
+  rlworks bench all --out /tmp/bench --docs /tmp/bench.md --json
+
+Writes OUT/CASE.json (every run's raw JSON, the machine, the medians and ratios) and replaces
+the case's section, between <!-- bench:CASE:start --> and <!-- bench:CASE:end -->, of the docs
+file (appended when missing). Progress goes to standard error.
 """
 
 
@@ -156,6 +186,47 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("algo")
     p.add_argument("env", nargs="?")
     p.add_argument("--preset", help="bundled preset name or YAML file")
+
+    # bench
+    p = sub.add_parser(
+        "bench",
+        help="benchmark rlworks against Stable-Baselines3 (same hyperparameters, same run)",
+        description="Run benchmark CASEs: rlworks and Stable-Baselines3 with the same\n"
+        "hyperparameters on this machine, alternating, and report env steps/s, time to solve\n"
+        "and the rlworks/SB3 ratios. Without CASE, list the cases.",
+        epilog=EPILOG_BENCH,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("cases", nargs="*", metavar="CASE", help="cases to run, or all")
+    p.add_argument(
+        "--seeds",
+        type=int,
+        nargs="+",
+        default=[0, 1, 2, 3, 4],
+        metavar="SEED",
+        help="seeds, each with a time-to-solve run per library (default 0 1 2 3 4)",
+    )
+    p.add_argument(
+        "--throughput-seeds",
+        type=int,
+        nargs="*",
+        metavar="SEED",
+        help="seeds that also get a throughput run (default: the first seed; the flag alone: none)",
+    )
+    p.add_argument("--no-sb3", action="store_true", help="run rlworks alone")
+    p.add_argument(
+        "--out", default="benchmarks/results", help="folder for CASE.json (default %(default)s)"
+    )
+    docs = p.add_mutually_exclusive_group()
+    docs.add_argument(
+        "--docs",
+        metavar="FILE",
+        help="Markdown file whose CASE section is replaced (default docs/benchmarks.md when it "
+        "exists)",
+    )
+    docs.add_argument("--no-docs", action="store_true", help="do not touch any docs file")
+    p.add_argument("--list", action="store_true", help="list the cases and exit")
+    add_json(p)
 
     from rlworks.cli_mdp import add_mdp_parser
 
@@ -661,6 +732,68 @@ def _cmd_config(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- bench
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from rlworks.bench import harness
+
+    if args.list or not args.cases:
+        return _list_bench_cases(args, hint=not args.list)
+    names = list(harness.CASES) if args.cases == ["all"] else list(dict.fromkeys(args.cases))
+    cases = [harness.get_case(name) for name in names]  # every name checked before any run
+    docs = None if args.no_docs else Path(args.docs or "docs/benchmarks.md")
+    if docs is not None and not args.docs and not docs.is_file():
+        print(f"note: {docs} not found here; no docs section written", file=sys.stderr)
+        docs = None
+    summaries, humans = [], []
+    for case in cases:
+        report = harness.run_case(
+            case,
+            seeds=args.seeds,
+            throughput_seeds=args.throughput_seeds,
+            use_sb3=not args.no_sb3,
+            progress=lambda line: print(line, file=sys.stderr, flush=True),
+        )
+        results = harness.write_results(report, args.out)
+        if docs is not None:
+            harness.update_docs(docs, report, results)
+        written = f"wrote {results}" + (f"; updated its section of {docs}" if docs else "")
+        humans.append(f"{case.title} ({case.name}):\n{harness.summary_table(report)}\n{written}")
+        summary = {k: report[k] for k in ("libraries", "sb3_note", "rows", "medians", "ratios")}
+        summaries.append(
+            {"case": case.name, **summary, "results": str(results), "docs": docs and str(docs)}
+        )
+    _emit(args, {"cases": summaries}, "\n\n".join(humans))
+    return 0
+
+
+def _list_bench_cases(args: argparse.Namespace, *, hint: bool) -> int:
+    from rlworks.bench import harness
+
+    rows: list[dict[str, Any]] = [
+        {
+            "name": c.name,
+            "title": c.title,
+            "rlworks": f"{c.algo} {c.env}" + (f" --preset {c.preset}" if c.preset else ""),
+            "sb3": c.sb3_algo,
+            "n_envs": c.n_envs,
+            "throughput_steps": c.throughput_steps,
+            "solve_steps": c.solve_steps,
+            "target_return": c.target_return,
+        }
+        for c in harness.CASES.values()
+    ]
+    width = max((len(r["name"]) for r in rows), default=0)
+    human = "\n".join(
+        f"{r['name']:<{width}}  {r['title']}: rlworks train {r['rlworks']} vs SB3 {r['sb3']}, "
+        f"target {r['target_return']:g} within {r['solve_steps']:,} steps"
+        for r in rows
+    )
+    if hint:
+        human += "\n(name a case to run it, or all; see rlworks bench --help)"
+    _emit(args, {"cases": rows}, human)
+    return 0
+
+
 def _cmd_mdp(args: argparse.Namespace) -> int:
     from rlworks.cli_mdp import cmd_mdp
 
@@ -676,6 +809,7 @@ COMMANDS = {
     "check-env": _cmd_check_env,
     "config": _cmd_config,
     "mdp": _cmd_mdp,
+    "bench": _cmd_bench,
 }
 
 

@@ -22,6 +22,7 @@ def make_optimizer(
     eps: float | None = None,
     rho: float = 0.9,
     centered: bool = False,
+    fused: bool = False,
 ) -> torch.optim.Optimizer:
     """Create an optimizer.
 
@@ -43,7 +44,7 @@ def make_optimizer(
         raise ConfigError(f"learning_rate must be > 0, got {learning_rate}")
     eps = 1e-7 if eps is None else eps
     if name == "adam":
-        return torch.optim.Adam(params, lr=learning_rate, eps=eps)
+        return torch.optim.Adam(params, lr=learning_rate, eps=eps, fused=fused or None)
     if name == "nadam":
         return torch.optim.NAdam(params, lr=learning_rate, eps=eps)
     if name == "rmsprop":

@@ -139,11 +139,12 @@ def test_ring_overwrite_resets_the_slot_priority_to_the_max() -> None:
 
 
 def test_nbytes_includes_the_trees() -> None:
-    # 1M CartPole rows: 40 MB of storage + 2 trees · 2 · 2^20 leaves · 8 bytes = 33,554,432.
+    # 1M CartPole rows: 40 MB of storage + 2 trees of 32-ary levels over 2^20 leaves up to a
+    # top of 1024: (2^20 + 2^15 + 2^10) = 1,082,368 nodes · 8 bytes = 2 · 8,658,944 = 17,317,888.
     estimate = PrioritizedReplayBuffer.estimate_nbytes(10**6, (4,), np.float32, (), np.uint8)
-    assert estimate == 40_000_000 + 33_554_432
-    buf = _filled(5, 5)  # 8 leaves: 5·(2·4 + 8 + 4 + 3) = 115 + 2·16·8 = 256
-    assert buf.nbytes == 115 + 256
+    assert estimate == 40_000_000 + 17_317_888
+    buf = _filled(5, 5)  # 5·(2·4 + 8 + 4 + 3) = 115; 8 leaves, one level: 2 trees · 8 · 8 = 128
+    assert buf.nbytes == 115 + 128
 
 
 def test_errors() -> None:
@@ -161,3 +162,85 @@ def test_errors() -> None:
         buf.update_priorities([0], [np.nan])
     with pytest.raises(ConfigError, match=r"\[0, 4\), got 4..4"):
         buf.update_priorities([4], [1.0])
+
+
+# ------------------------------------------------------------------------ wide, deep trees
+
+
+def _node_values(tree: SumTree | MinTree, reduce: np.ufunc) -> list[np.ndarray]:
+    """Every level recomputed from the leaves: level d+1 = reduce over groups of 32 (left to
+    right, as the trees do)."""
+    levels = [tree[np.arange(tree.n_leaves)]]
+    while levels[-1].size > 1024:
+        levels.append(reduce.reduceat(levels[-1], np.arange(0, levels[-1].size, 32)))
+    return levels
+
+
+def test_deep_tree_sums_stay_exact_after_updates_with_duplicates() -> None:
+    # 40,000 leaves → 65,536 = 2^16 leaves, 2^11 nodes of 32 leaves, a top of 2^6 = 64 nodes.
+    rng = np.random.default_rng(3)
+    sums, mins = SumTree(40_000), MinTree(40_000)
+    assert [level.size for level in sums._levels] == [65_536, 2_048, 64]
+    start = rng.random(40_000)
+    for tree in (sums, mins):
+        tree.update(np.arange(40_000), start)
+    for _ in range(50):
+        # Batches with repeated slots: a repeated slot keeps one of its values, and its
+        # ancestors agree with the leaf kept (each is recomputed from its 32 children).
+        idx = rng.integers(0, 40_000, 64)
+        idx[:8] = idx[8:16]
+        values = rng.random(64)
+        for tree in (sums, mins):
+            tree.update(idx, values)
+            kept = tree[idx]
+            assert all(kept[i] in values[idx == idx[i]] for i in range(64))
+    for tree, reduce in ((sums, np.add), (mins, np.minimum)):
+        for stored, recomputed in zip(tree._levels, _node_values(tree, reduce), strict=True):
+            assert np.array_equal(stored, recomputed)  # exact, not approximately
+    leaves = sums[np.arange(40_000)]
+    np.testing.assert_allclose(sums.total, leaves.sum(), rtol=1e-12)
+    assert mins.min == leaves.min()
+    # Prefix sums agree with one global cumulative sum (values away from the boundaries).
+    bounds = np.cumsum(leaves)
+    values = rng.random(2000) * bounds[-1]
+    expected = np.searchsorted(bounds, values, side="right")
+    found = sums.find_prefix_sum(values)
+    gap = np.minimum(np.abs(values - bounds[found - 1]), np.abs(bounds[found] - values))
+    far = gap > 1e-9 * bounds[-1]
+    assert far.mean() > 0.99
+    assert found[far].tolist() == expected[far].tolist()
+
+
+def test_deep_tree_skips_empty_leaves_and_clips_the_top_end() -> None:
+    tree = SumTree(5000)  # 8192 leaves, two levels
+    tree.update([0, 100, 4999], [1.0, 2.0, 3.0])  # everything else empty
+    # Bounds: leaf 0 [0, 1), leaf 100 [1, 3), leaf 4999 [3, 6).
+    found = tree.find_prefix_sum([0.0, 0.999, 1.0, 2.999, 3.0, 5.999, 6.0, 1e9])
+    assert found[:6].tolist() == [0, 0, 100, 100, 4999, 4999]
+    assert (found[6:] >= 4999).all()  # at or past the total: the last leaf's side
+
+
+def test_deep_buffer_sampling_frequencies_follow_priority_to_the_alpha() -> None:
+    # As the 64-slot test, with 3000 slots: 4096 leaves in two levels (128 nodes of 32 on top).
+    # Class c = i % 4 has δ = (c + 1)^2 → p = c + 1 with α = 0.5; P(class) = 0.1, 0.2, 0.3, 0.4.
+    buf = _filled(3000, 3000, alpha=0.5)
+    buf.update_priorities(np.arange(3000), np.tile([1.0, 4.0, 9.0, 16.0], 750), eps=0.0)
+    rng = np.random.default_rng(7)
+    draws = np.concatenate([buf.sample(64, rng).indices for _ in range(1000)])
+    frequencies = np.bincount(draws % 4, minlength=4) / draws.size
+    expected = np.array([0.1, 0.2, 0.3, 0.4])
+    tolerance = 5 * np.sqrt(expected * (1 - expected) / draws.size)
+    assert np.all(np.abs(frequencies - expected) < tolerance), frequencies
+    # IS weights: (p / p_min)^-β with p_min = 1.
+    batch = buf.sample(256, rng, beta=1.0)
+    np.testing.assert_allclose(batch.weights, 1.0 / (batch.indices % 4 + 1), rtol=1e-6)
+
+
+def test_partly_filled_deep_buffer_samples_only_stored_slots() -> None:
+    buf = _filled(10_000, 1500)  # 16,384 leaves, slots 1500.. empty
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        batch = buf.sample(512, rng, beta=0.5)
+        assert batch.indices.min() >= 0 and batch.indices.max() < 1500
+        assert (batch.weights == 1.0).all()  # every stored slot at the max priority 1
+        np.testing.assert_array_equal(batch.obs, batch.indices.astype(np.float32))

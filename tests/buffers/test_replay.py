@@ -342,3 +342,53 @@ def test_every_driver_transition_is_stored_once_with_consistent_targets() -> Non
     assert batch.terminated.any() and batch.truncated.any()  # truncated: the flushed windows
     assert not (batch.terminated & batch.truncated).any()
     env.close()
+
+
+# ------------------------------------------------------------------------ packed records
+
+
+def test_cartpole_records_are_packed_and_batches_are_views_of_the_gathered_rows() -> None:
+    obs_space = spaces.Box(-np.inf, np.inf, (4,), np.float32)
+    buf = ReplayBuffer.from_spaces(obs_space, spaces.Discrete(2), 8, gamma=0.5)
+    # Fields by decreasing alignment: obs 0, next_obs 16, rewards 32, actions 36, code 37,
+    # terminated 38, truncated 39 → 40 bytes, every field aligned in every record.
+    assert buf._data.dtype.itemsize == 40 and buf._views_aligned
+    obs = np.arange(12, dtype=np.float32).reshape(3, 4)
+    buf.add(obs, [1, 0, 1], [1.0, 2.0, 3.0], obs + 100, [False, True, False], [False] * 3)
+    batch = buf.gather([2, 0, 1])
+    assert batch.obs.tolist() == obs[[2, 0, 1]].tolist()
+    assert batch.next_obs.tolist() == (obs[[2, 0, 1]] + 100).tolist()
+    assert batch.actions.tolist() == [1, 1, 0] and batch.actions.dtype == np.uint8
+    assert batch.rewards.tolist() == [3.0, 1.0, 2.0]
+    # n_step = 1: discount γ = 0.5, or 0 after a termination.
+    assert batch.discounts.tolist() == [0.5, 0.5, 0.0]
+    assert batch.terminated.tolist() == [False, False, True]
+    assert all(field.flags.aligned for field in batch)
+    assert np.may_share_memory(batch.obs, batch.rewards)  # one gathered block, no copies
+
+
+def test_layouts_that_would_misalign_a_field_hand_out_aligned_copies() -> None:
+    # float32 scalar observations and int64 actions: 8 + 4 + 4 + 4 + 3 = 23-byte records, so
+    # the int64 action of record 1 starts at byte 23: the batch copies every field out.
+    buf = ReplayBuffer(6, (), np.float32, (), np.int64, n_step=2, gamma=0.5, available_bytes=BIG)
+    assert buf._data.dtype.itemsize == 23 and not buf._views_aligned
+    assert buf.nbytes == 6 * 23
+    _episode(buf, [1.0, 2.0, 4.0], "terminated")
+    batch = buf.gather(np.arange(3))
+    assert all(field.flags.aligned and field.flags.c_contiguous for field in batch)
+    # 2-step returns: 1 + 0.5·2 = 2 (γ²), then 2 + 0.5·4 = 4 and 4, both ending in the terminal.
+    assert batch.rewards.tolist() == [2.0, 4.0, 4.0]
+    assert batch.discounts.tolist() == [0.25, 0.0, 0.0]
+    assert batch.actions.tolist() == [0, 1, 2]
+
+
+def test_large_samples_return_the_rows_at_their_indices() -> None:
+    # What a DQN drawing 128 batches of 64 at once gets: 8192 rows, each consistent.
+    buf = ReplayBuffer(10_000, (2,), np.float32, (), np.uint8, available_bytes=BIG)
+    obs = np.repeat(np.arange(10_000, dtype=np.float32)[:, None], 2, axis=1)
+    buf.add(obs, np.arange(10_000) % 3, np.arange(10_000), obs, np.zeros(10_000), np.zeros(10_000))
+    batch = buf.sample(8192, np.random.default_rng(0))
+    assert batch.obs.shape == (8192, 2)
+    assert (batch.obs[:, 0] == batch.indices).all() and (batch.rewards == batch.indices).all()
+    assert (batch.actions == batch.indices % 3).all()
+    assert len(np.unique(batch.indices)) > 5000  # with replacement, spread over the buffer

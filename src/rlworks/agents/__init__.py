@@ -9,6 +9,7 @@ from typing import Any
 import gymnasium as gym
 
 from rlworks.agents.base import Agent, resolve_device
+from rlworks.agents.dqn import DQN, DQNConfig
 from rlworks.agents.evolution import CEMConfig, CrossEntropyMethod, GeneticAlgorithm, GeneticConfig
 from rlworks.agents.imitation import BehaviorCloning, ImitationConfig
 from rlworks.agents.reinforce import Reinforce, ReinforceConfig
@@ -19,12 +20,14 @@ from rlworks.training.checkpoint import find_checkpoint, load_checkpoint
 
 __all__ = [
     "ALGORITHMS",
+    "DQN",
     "SARSA",
     "TD0",
     "Agent",
     "BehaviorCloning",
     "CEMConfig",
     "CrossEntropyMethod",
+    "DQNConfig",
     "ExpectedSARSA",
     "GeneticAlgorithm",
     "GeneticConfig",
@@ -43,6 +46,7 @@ __all__ = [
 ALGORITHMS: dict[str, type[Agent[Any]]] = {
     RandomSearch.algo: RandomSearch,
     Reinforce.algo: Reinforce,
+    DQN.algo: DQN,
     GeneticAlgorithm.algo: GeneticAlgorithm,
     CrossEntropyMethod.algo: CrossEntropyMethod,
     BehaviorCloning.algo: BehaviorCloning,

@@ -7,13 +7,20 @@ replayed more often, with probability ``P(i) = p_i / Σ_k p_k`` where ``p_i = (|
 ``w_i = (N · P(i))^(-β) / max_j w_j``. Annealing β towards 1 is the agent's business: it passes β
 to every :meth:`PrioritizedReplayBuffer.sample`.
 
-Both trees are flat arrays over a power-of-two number of leaves (node 1 is the root, node ``i``
-has children ``2i`` and ``2i + 1``, leaf ``k`` is node ``L + k``); updates and prefix-sum searches
-take a whole batch at once and walk the ``log2 L`` levels with one vectorized step each.
+Both trees are wide: every node has ``K = 32`` children and the top level holds up to 1024
+nodes, so one million leaves need three levels (2^20 leaves → 2^15 → a top of 2^10) instead of a
+binary tree's twenty. Each level is a flat float64 array (the leaves first, the top last), viewed
+as ``[nodes above, K]`` groups of siblings. Updates and prefix-sum searches take a whole batch at
+once with a few vectorized NumPy calls per level: a search runs one cumulative sum over the top,
+then per level gathers the ``[B, K]`` children of its current nodes and picks one with a row-wise
+cumulative sum; an update rewrites the leaves and recomputes each ancestor as the sum (or min) of
+its ``K`` children — never by adding differences, so no rounding error accumulates and repeated
+indices in one batch need no deduplication.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -25,45 +32,73 @@ from rlworks.errors import ConfigError
 
 __all__ = ["MinTree", "PrioritizedReplayBuffer", "SumTree"]
 
+_SHIFT = 5
+_BRANCHING = 1 << _SHIFT  # K, children per node
+_TOP = 1024  # widest top level
+
+
+def _level_sizes(capacity: int) -> list[int]:
+    """Node counts per level, leaves first: ``L = 2^⌈log2 capacity⌉`` leaves, then ``L / K`` ...
+    down to a top level of at most ``_TOP`` nodes (whose sum or min is the root's value)."""
+    sizes = [1 << max(0, (int(capacity) - 1).bit_length())]
+    while sizes[-1] > _TOP:
+        sizes.append(sizes[-1] >> _SHIFT)
+    return sizes
+
+
+def _parents(nodes: slice | np.ndarray) -> slice | np.ndarray:
+    """The parents of ``nodes`` (a slice with ``stop > start``, or ``[B]`` indices)."""
+    if isinstance(nodes, slice):
+        return slice(nodes.start >> _SHIFT, ((nodes.stop - 1) >> _SHIFT) + 1)
+    parents: np.ndarray = nodes >> _SHIFT
+    return parents
+
 
 class _SegmentTree:
-    """Shared layout: ``2L`` float64 nodes over ``L = 2^⌈log2 capacity⌉`` leaves."""
+    """Shared layout: float64 levels over ``L = 2^⌈log2 capacity⌉`` leaves, ``K`` children each."""
 
     _neutral: float = 0.0
+    _reduce: np.ufunc = np.add  # how a node combines its children
 
     def __init__(self, capacity: int) -> None:
         if int(capacity) != capacity or capacity < 1:
             raise ConfigError(f"tree capacity must be an integer >= 1, got {capacity!r}")
         self.capacity = int(capacity)
-        self.n_leaves = 1 << max(0, (self.capacity - 1).bit_length())
-        self._tree = np.full(2 * self.n_leaves, self._neutral, np.float64)  # [2L], node 0 unused
+        sizes = _level_sizes(self.capacity)
+        self.n_leaves = sizes[0]
+        # Leaves first, top last; _groups[d] = the children of level d + 1, [size_d / K, K].
+        self._levels = [np.full(size, self._neutral, np.float64) for size in sizes]
+        self._groups = [level.reshape(-1, _BRANCHING) for level in self._levels[:-1]]
 
     @staticmethod
     def estimate_nbytes(capacity: int) -> int:
-        """Bytes one tree over ``capacity`` leaves takes: ``2 · L · 8``."""
-        return 2 * (1 << max(0, (int(capacity) - 1).bit_length())) * 8
+        """Bytes one tree over ``capacity`` leaves takes: 8 per node, ``≈ 8 · L · K / (K - 1)``."""
+        return 8 * sum(_level_sizes(capacity))
 
     @property
     def nbytes(self) -> int:
-        """Bytes held by the node array."""
-        return int(self._tree.nbytes)
+        """Bytes held by the node arrays."""
+        return sum(int(level.nbytes) for level in self._levels)
 
-    def _combine(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
+    @property
+    def _root(self) -> float:
+        return float(self._reduce.reduce(self._levels[-1]))
 
     def update(self, indices: ArrayLike, values: ArrayLike) -> None:
         """Set leaves ``indices`` to ``values`` and recompute their ancestors, level by level.
 
         Args:
             indices: ``[B]`` leaf indices in ``[0, capacity)``; a repeated index keeps one of
-                its values.
+                its values (and its ancestors agree with the leaf kept).
             values: ``[B]`` (or a scalar broadcast to every index).
 
         Raises:
             ConfigError: An index lies outside ``[0, capacity)``.
         """
         idx = np.asarray(indices, dtype=np.int64).reshape(-1)  # [B]
-        if idx.size and (idx.min() < 0 or idx.max() >= self.capacity):
+        if idx.size == 0:
+            return
+        if idx.min() < 0 or idx.max() >= self.capacity:
             raise ConfigError(
                 f"leaf indices must lie in [0, {self.capacity}), got {idx.min()}..{idx.max()}"
             )
@@ -71,26 +106,51 @@ class _SegmentTree:
 
     def __getitem__(self, indices: ArrayLike) -> np.ndarray:
         """Leaf values at ``indices``."""
-        leaves: np.ndarray = self._tree[np.asarray(indices, dtype=np.int64) + self.n_leaves]
+        leaves: np.ndarray = self._levels[0][np.asarray(indices, dtype=np.int64)]
         return leaves
 
 
-def _update_trees(trees: Sequence[_SegmentTree], indices: ArrayLike, values: ArrayLike) -> None:
+def _update_trees(
+    trees: Sequence[_SegmentTree], slots: slice | np.ndarray, values: ArrayLike
+) -> None:
     """Set the same leaves of trees of one layout and recompute their ancestors together.
 
-    One pass up the levels serves every tree: per level the parents ``nodes >> 1`` get
-    ``combine(tree[nodes], tree[nodes ^ 1])`` (a node and its sibling), read after the writes of
-    the level below so that siblings updated in the same batch are both seen.
+    Per level the parents of the nodes written get ``reduce`` over their ``K`` children, read
+    after the writes of the level below, so nodes updated in the same batch (siblings, or one
+    node repeated) are all seen and every copy of a repeated parent gets the same value.
+
+    Args:
+        trees: Trees over the same capacity.
+        slots: Leaves to set: a slice (``stop > start``) or ``[B]`` non-empty int64 indices.
+        values: ``[B]`` or a scalar.
     """
-    nodes = np.asarray(indices, dtype=np.int64) + trees[0].n_leaves  # [B]
     for tree in trees:
-        tree._tree[nodes] = values
-    while nodes.size and nodes[0] > 1:  # every node of the batch is on the same level
-        children, siblings = nodes, nodes ^ 1  # [B] each: the written node and its sibling
-        nodes = nodes >> 1  # [B] parents
+        tree._levels[0][slots] = values
+    nodes = slots
+    for depth in range(len(trees[0]._groups)):
+        nodes = _parents(nodes)
         for tree in trees:
-            array = tree._tree
-            array[nodes] = tree._combine(array[children], array[siblings])
+            children = tree._groups[depth]  # [nodes above, K]
+            rows = children[nodes] if isinstance(nodes, slice) else children.take(nodes, axis=0)
+            tree._levels[depth + 1][nodes] = _reduce_rows(tree._reduce, rows)  # [B]
+
+
+def _reduce_rows(reduce: np.ufunc, rows: np.ndarray) -> np.ndarray:
+    """``reduce`` over each row of ``rows`` ``[B, K]`` (contiguous), left to right.
+
+    ``ufunc.reduceat`` over the flat rows runs one plain loop per row, about twice as fast as
+    ``reduce(axis=1)`` on these short rows.
+    """
+    starts = _ROW_STARTS.get(rows.shape[0])
+    if starts is None:
+        starts = np.arange(0, rows.size, _BRANCHING)
+        if rows.shape[0] <= 8192:  # batch sizes recur; bulk writes need not be remembered
+            _ROW_STARTS[rows.shape[0]] = starts
+    reduced: np.ndarray = reduce.reduceat(rows.reshape(-1), starts)
+    return reduced
+
+
+_ROW_STARTS: dict[int, np.ndarray] = {}  # flat offsets of B rows of K, by B
 
 
 class SumTree(_SegmentTree):
@@ -104,22 +164,26 @@ class SumTree(_SegmentTree):
     """
 
     _neutral = 0.0
+    _reduce = np.add
 
-    def _combine(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-        total: np.ndarray = left + right
-        return total
+    def __init__(self, capacity: int) -> None:
+        super().__init__(capacity)
+        self._top_scratch = np.zeros(self._levels[-1].shape[0] + 1)  # see _top_starts
+        self._row_scratches: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 
     @property
     def total(self) -> float:
         """Sum of every leaf."""
-        return float(self._tree[1])
+        return self._root
 
     def find_prefix_sum(self, values: ArrayLike) -> np.ndarray:
         """For each value ``v``, the leaf ``i`` with ``Σ_{k<i} p_k <= v < Σ_{k<=i} p_k``.
 
-        Descends from the root one level per step for the whole batch: go right (and subtract
-        the left child's sum) when ``v >= left``. Values at or above :attr:`total` land on the
-        last non-empty leaf's side, so callers clip to the leaves in use.
+        Descends from the top one level per step for the whole batch: among the ``K`` children
+        of the current node, take the first whose cumulative sum exceeds ``v`` (empty children
+        are passed over), and subtract the sums of the children before it. Values at or above
+        :attr:`total` (or rounded past a node's sum) land on the last child, which is the last
+        non-empty leaf's side or empty leaves after it, so callers clip to the leaves in use.
 
         Args:
             values: ``[B]`` prefix sums in ``[0, total)``.
@@ -127,32 +191,63 @@ class SumTree(_SegmentTree):
         Returns:
             ``[B]`` int64 leaf indices.
         """
-        remaining = np.array(values, dtype=np.float64)  # [B], a copy
-        nodes = np.ones(remaining.shape, np.int64)  # [B], the root
-        tree = self._tree
-        for _ in range(self.n_leaves.bit_length() - 1):
-            nodes <<= 1  # left children
-            left = tree[nodes]  # [B]
-            go_right = remaining >= left  # [B]
-            np.subtract(remaining, left, out=remaining, where=go_right)
-            nodes += go_right
-        leaves: np.ndarray = nodes - self.n_leaves
-        return leaves
+        remaining = np.array(values, dtype=np.float64).reshape(-1)  # [B], a copy
+        return self._search(remaining, self._top_starts())
+
+    def _top_starts(self) -> np.ndarray:
+        """``[w + 1]``: the sums of the top nodes before each, then the total (index ``w``).
+
+        A scratch array of the tree, overwritten by the next call.
+        """
+        np.cumsum(self._levels[-1], out=self._top_scratch[1:])
+        return self._top_scratch
+
+    def _row_scratch(self, batch: int) -> tuple[np.ndarray, np.ndarray]:
+        """Reused ``[B, K + 1]`` child starts (column 0 is 0, column K is +inf) and the ``[B]``
+        flat offsets of its rows, one pair per batch size."""
+        scratch = self._row_scratches.get(batch)
+        if scratch is None:
+            if len(self._row_scratches) >= 16:  # a few batch sizes recur; forget the others
+                self._row_scratches.clear()
+            starts = np.empty((batch, _BRANCHING + 1))
+            starts[:, 0] = 0.0
+            starts[:, _BRANCHING] = np.inf
+            offsets = np.arange(0, batch * (_BRANCHING + 1), _BRANCHING + 1)
+            scratch = self._row_scratches[batch] = (starts, offsets)
+        return scratch
+
+    def _search(self, remaining: np.ndarray, top_starts: np.ndarray) -> np.ndarray:
+        """:meth:`find_prefix_sum` of ``remaining`` (``[B]``, consumed), with the top's sums."""
+        nodes = np.searchsorted(top_starts[1:-1], remaining, side="right")  # [B] in [0, w)
+        if not self._groups:
+            return nodes
+        remaining -= top_starts.take(nodes)
+        # starts[b, j] = Σ of the children before j; the last end is +inf so that a value at or
+        # past a node's sum (rounding) picks the last child.
+        starts, offsets = self._row_scratch(remaining.shape[0])  # [B, K + 1], [B]
+        inner, ends = starts[:, 1:_BRANCHING], starts[:, 1:]  # [B, K - 1], [B, K]
+        threshold = remaining[:, None]  # [B, 1], a view that follows remaining
+        for depth in range(len(self._groups) - 1, -1, -1):
+            rows = self._groups[depth].take(nodes, axis=0)  # [B, K] children
+            np.cumsum(rows[:, :-1], axis=1, out=inner)  # [B, K - 1]
+            child = np.argmax(ends > threshold, axis=1)  # [B] first child ending past v
+            if depth:  # the leaves need no remainder
+                remaining -= starts.take(offsets + child)  # Σ of the children passed
+            nodes <<= _SHIFT
+            nodes += child
+        return nodes
 
 
 class MinTree(_SegmentTree):
     """A min segment tree: :attr:`min` over the leaves (empty leaves are +inf)."""
 
     _neutral = float("inf")
-
-    def _combine(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-        smallest: np.ndarray = np.minimum(left, right)
-        return smallest
+    _reduce = np.minimum
 
     @property
     def min(self) -> float:
         """Smallest leaf value (+inf when every leaf is empty)."""
-        return float(self._tree[1])
+        return self._root
 
 
 class PrioritizedReplayBuffer(ReplayBuffer):
@@ -204,7 +299,7 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         action_shape: Sequence[int] = (),
         action_dtype: DTypeLike = np.int64,
     ) -> int:
-        """Bytes of the replay storage plus the sum and min trees (``2 · 2L · 8``)."""
+        """Bytes of the replay storage plus the sum and min trees (8 bytes a node each)."""
         storage = super().estimate_nbytes(
             capacity, obs_shape, obs_dtype, action_shape, action_dtype
         )
@@ -215,7 +310,7 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         """Bytes of the storage arrays and both trees."""
         return super().nbytes + self._sum_tree.nbytes + self._min_tree.nbytes
 
-    def _on_write(self, slots: np.ndarray) -> None:
+    def _on_write(self, slots: slice | np.ndarray) -> None:
         _update_trees((self._sum_tree, self._min_tree), slots, self.max_priority)
 
     def priorities(self, indices: ArrayLike) -> np.ndarray:
@@ -241,13 +336,16 @@ class PrioritizedReplayBuffer(ReplayBuffer):
         self._check_batch_size(batch_size)
         if not 0.0 <= beta <= 1.0:
             raise ConfigError(f"beta must be in [0, 1], got {beta!r}")
-        segment = self._sum_tree.total / batch_size
-        values = (np.arange(batch_size) + rng.random(batch_size)) * segment  # [B], one per stratum
-        indices = self._sum_tree.find_prefix_sum(values)  # [B]
+        top_starts = self._sum_tree._top_starts()  # [w + 1], the total last
+        values = rng.random(batch_size)  # [B]
+        values += np.arange(batch_size)
+        values *= top_starts[-1] / batch_size  # [B], one uniform value per stratum
+        indices = self._sum_tree._search(values, top_starts)  # [B]
         np.minimum(indices, self._size - 1, out=indices)  # rounding at the top end
-        priorities = self._sum_tree[indices]  # [B]
-        weights = (priorities / self._min_tree.min) ** -beta  # [B], max 1 at p_min
-        return self._gather(indices, weights.astype(np.float32))
+        weights = self._sum_tree._levels[0].take(indices).astype(np.float32)  # [B] p_i
+        weights /= np.float32(self._min_tree.min)
+        np.power(weights, np.float32(-beta), out=weights)  # [B], max 1 at p_min
+        return self._gather(indices, weights)
 
     def update_priorities(
         self, indices: ArrayLike, td_errors: ArrayLike, eps: float = 1e-6
@@ -273,8 +371,10 @@ class PrioritizedReplayBuffer(ReplayBuffer):
             raise ConfigError(
                 f"priority indices must lie in [0, {self._size}), got {idx.min()}..{idx.max()}"
             )
-        if not np.isfinite(delta).all():
+        magnitudes = np.abs(delta)  # [B]
+        if not math.isfinite(magnitudes.max()):  # a NaN or an infinity makes the max one
             raise ConfigError("td_errors contain NaN or infinity; priorities were not updated")
-        priorities = (np.abs(delta) + eps) ** self.alpha  # [B]
-        _update_trees((self._sum_tree, self._min_tree), idx, priorities)
+        priorities = np.add(magnitudes, eps, out=magnitudes)  # [B], |δ| + eps
+        np.power(priorities, self.alpha, out=priorities)  # [B], p = (|δ| + eps)^α
+        _update_trees((self._sum_tree, self._min_tree), idx.reshape(-1), priorities.reshape(-1))
         self.max_priority = max(self.max_priority, float(priorities.max()))

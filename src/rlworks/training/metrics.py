@@ -8,6 +8,7 @@ continue its counts.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from typing import Any
 
@@ -19,6 +20,7 @@ __all__ = [
     "AverageEpisodeLength",
     "AverageReturn",
     "EnvironmentSteps",
+    "EpisodeProgress",
     "Metric",
     "NumberOfEpisodes",
     "log_metrics",
@@ -178,6 +180,37 @@ class AverageEpisodeLength(_EpisodeWindow):
     def result(self) -> float:
         """Mean length of the recent episodes."""
         return float(np.mean(self.lengths)) if self.lengths else float("nan")
+
+
+class EpisodeProgress:
+    """Observer counting the transitions and episodes collected, recording each episode's return
+    (:attr:`episode_returns`, the chapter's learning curve) and the best return since
+    :attr:`best_return` was last reset (the chapter's ``best_score``)."""
+
+    def __init__(self, n_envs: int) -> None:
+        """Start at zero for a vector env of ``n_envs`` copies."""
+        self.steps = 0
+        self.episodes = 0
+        self.best_return = -math.inf
+        self.episode_returns: list[float] = []
+        self._returns = np.zeros(n_envs)  # running return of each sub-environment's episode
+
+    def __call__(self, transition: Transition) -> None:
+        """Count one batch of transitions."""
+        self.steps += transition.batch_size
+        self._returns[transition.env_ids] += transition.reward
+        done = transition.done
+        if done.any():
+            ended = transition.env_ids[done]
+            self.episodes += len(ended)
+            returns = self._returns[ended]
+            self.episode_returns += returns.tolist()
+            self.best_return = max(self.best_return, float(returns.max()))
+            self._returns[ended] = 0.0
+
+    def on_reset(self) -> None:
+        """Episodes in progress were abandoned: their returns start again."""
+        self._returns[:] = 0.0
 
 
 def log_metrics(metrics: list[Metric]) -> dict[str, float]:

@@ -8,6 +8,7 @@ trainer owns everything around it: metrics, evaluation every ``eval_every`` step
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import time
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import torch
+from threadpoolctl import threadpool_limits
 
 from rlworks.errors import ConfigError, NonFiniteError
 from rlworks.training.callbacks import (
@@ -86,9 +88,10 @@ class TrainConfig:
     device: str = "auto"
     """Device for networks: auto (CUDA when available), cpu or cuda."""
     torch_threads: int | None = None
-    """Threads torch may use on the CPU during training (restored afterwards); None: the
-    algorithm's choice (``Agent.default_torch_threads``: 1 for the small MLP agents, whose tiny
-    tensor operations only lose to thread hand-offs, torch's default for the others)."""
+    """Threads torch and NumPy's BLAS may use on the CPU during training (restored afterwards);
+    None: the algorithm's choice (``Agent.default_torch_threads``: 1 for the small MLP agents,
+    whose tiny tensor operations only lose to thread hand-offs, the libraries' defaults for the
+    others)."""
 
     def validate(self) -> None:
         """Check ranges; raise :class:`ConfigError` naming the key."""
@@ -226,8 +229,11 @@ def train(
 
     threads = torch.get_num_threads()
     wanted = config.torch_threads or agent.default_torch_threads
+    blas_limit = contextlib.nullcontext()
     if wanted is not None:
         torch.set_num_threads(wanted)
+        # NumPy's BLAS too: idle OpenBLAS threads spin, stealing the cores the env and torch use.
+        blas_limit = threadpool_limits(limits=wanted, user_api="blas")
     start = time.perf_counter()
     eval_due = Every(config.eval_every, state.step)
     try:
@@ -284,6 +290,7 @@ def train(
         raise
     finally:
         torch.set_num_threads(threads)
+        blas_limit.__exit__(None, None, None)
     if path is not None:
         finish_run_dir(path, state, result, target_return=config.target_return)
     return result

@@ -1,0 +1,411 @@
+"""Deep Q-learning: the chapter's DQN and its variants, composed from config switches.
+
+The loop (TF-Agents' two-part architecture): the driver plays the ε-greedy collect policy and
+its observers write every transition to the replay buffer; every ``train_freq`` units the agent
+takes ``gradient_steps`` gradient steps on batches sampled from the buffer, towards targets from
+a target network that follows the online one every ``target_update_period`` units (a copy, or a
+Polyak step with ``tau < 1``).
+
+Which target, head, buffer and loss are used is decided by :class:`DQNConfig`: ``double``,
+``dueling``, ``prioritized``, ``n_step``, ``distributional`` and ``noisy``; Rainbow is all six.
+
+References: Mnih et al., "Human-level control through deep reinforcement learning", 2015
+(https://doi.org/10.1038/nature14236); van Hasselt et al. 2016 (Double DQN); Schaul et al. 2016
+(prioritized replay, https://arxiv.org/abs/1511.05952); Wang et al. 2016 (dueling); Bellemare et
+al. 2017 (C51); Fortunato et al. 2018 (noisy nets); Hessel et al. 2018 (Rainbow,
+https://arxiv.org/abs/1710.02298); Géron, *Hands-On Machine Learning*, ch. 18.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+from rlworks import schedules
+from rlworks.agents.base import Agent
+from rlworks.agents.dqn.config import DQNConfig
+from rlworks.agents.dqn.fast import NumpyTDLearner
+from rlworks.agents.dqn.losses import categorical_loss, categorical_projection, q_targets, td_loss
+from rlworks.buffers import PrioritizedReplayBuffer, ReplayBatch, ReplayBuffer
+from rlworks.errors import ConfigError, NonFiniteError, SpaceMismatchError
+from rlworks.nets import QNetwork, as_float_batch, flat_size, seeded
+from rlworks.nets.flat import FlatParameters
+from rlworks.optim import make_optimizer
+from rlworks.training.driver import Driver, Observer
+from rlworks.training.metrics import EpisodeProgress
+
+__all__ = ["DQN"]
+
+
+class DQN(Agent[DQNConfig]):
+    """Deep Q-network agent for discrete actions: DQN, Double, Dueling, PER, n-step, C51, noisy.
+
+    Example:
+        >>> env = rw.make_env("CartPole-v1", n_envs=1, seed=0)
+        >>> agent = DQN(env, DQNConfig(double=True, dueling="mean"), seed=0)
+        >>> result = agent.learn(50_000, target_return=475, progress=False)
+    """
+
+    algo = "dqn"
+    config_cls = DQNConfig
+    observation_types = (gym.spaces.Box,)
+    action_types = (gym.spaces.Discrete,)
+    default_torch_threads = 1  # small MLPs: a second thread costs more in hand-offs than it saves
+
+    def __init__(
+        self,
+        env: gym.vector.VectorEnv | str,
+        config: DQNConfig | None = None,
+        *,
+        seed: int = 0,
+        device: str = "auto",
+    ) -> None:
+        """See :class:`~rlworks.agents.base.Agent`.
+
+        Raises:
+            SpaceMismatchError: Continuous (or other non-Discrete) actions; the message suggests
+                SAC/PPO or discretizing the actions.
+            ConfigError: Invalid settings, or a replay buffer larger than the free memory.
+        """
+        try:
+            super().__init__(env, config, seed=seed, device=device)
+        except SpaceMismatchError as exc:
+            if "action space" in str(exc):
+                raise SpaceMismatchError(
+                    f"{exc}. DQN picks the action with the largest Q-value, so it needs a finite "
+                    "set of actions: use sac or ppo for continuous actions, or discretize the "
+                    "action space (rlworks.envs.discretize)"
+                ) from None
+            raise
+        cfg = self.config
+        assert isinstance(self.action_space, gym.spaces.Discrete)
+        self.n_actions = int(self.action_space.n)
+        with seeded(seed):
+            self.q_net = self._make_network().to(self.device)
+        self.q_net.reset_noise(self.torch_rng)  # noisy nets explore from the first step
+        # One flat parameter vector: one optimizer kernel and one norm per step, not one per layer.
+        self.flat = FlatParameters(self.q_net)
+        self.target_net = copy.deepcopy(self.q_net).requires_grad_(False)
+        self._numpy_learner = (
+            NumpyTDLearner(self.q_net, cfg.batch_size)
+            if NumpyTDLearner.supports(self.q_net)
+            else None
+        )
+        self.optimizer = make_optimizer(
+            cfg.optimizer,
+            [self.flat.param],
+            cfg.learning_rate,
+            eps=cfg.optimizer_eps,
+            rho=cfg.rmsprop_rho,
+            centered=cfg.rmsprop_centered,
+            fused=True,
+        )
+        buffer_kwargs: dict[str, Any] = {"n_step": cfg.n_step, "gamma": cfg.gamma}
+        if cfg.prioritized:
+            buffer_kwargs["alpha"] = cfg.priority_alpha
+        buffer_cls = PrioritizedReplayBuffer if cfg.prioritized else ReplayBuffer
+        self.buffer: ReplayBuffer = buffer_cls.from_spaces(
+            self.observation_space, self.action_space, cfg.buffer_size, **buffer_kwargs
+        )
+        self.epsilon_schedule = _exploration_schedule(cfg)
+        self.progress = EpisodeProgress(self.env.num_envs)
+        self.gradient_steps = 0
+        self.policy_version: int = 0
+        self.best_return = -math.inf
+        self.best_net: QNetwork | None = None  # keep_best: the weights of the best episode
+
+    def _make_network(self) -> QNetwork:
+        cfg = self.config
+        return QNetwork(
+            flat_size(self.observation_space.shape),
+            self.n_actions,
+            cfg.hidden_sizes,
+            activation=cfg.activation,
+            init=cfg.init,
+            dueling=cfg.dueling_head,
+            noisy=cfg.noisy,
+            noisy_sigma0=cfg.noisy_sigma0,
+            atoms=cfg.atoms if cfg.distributional else 1,
+            v_min=cfg.v_min,
+            v_max=cfg.v_max,
+        )
+
+    # ------------------------------------------------------------------ acting
+    @property
+    def observers(self) -> list[Observer]:
+        """The replay buffer, and the agent's own step, episode and return counts."""
+        return [self.buffer, self.progress]
+
+    @property
+    def units(self) -> int:
+        """Progress in the config's unit: environment steps or episodes observed."""
+        progress = self.progress
+        return progress.steps if self.config.unit == "steps" else progress.episodes
+
+    @property
+    def epsilon(self) -> float:
+        """Exploration rate of the collect policy now."""
+        return float(self.epsilon_schedule(self.units))
+
+    def act(self, obs: np.ndarray, explore: bool = True) -> np.ndarray:
+        """ε-greedy actions while collecting (with the noisy network's current noise when
+        ``noisy``); greedy ones otherwise (the best-episode weights with ``keep_best``)."""
+        n = len(obs)
+        actions = np.empty(n, dtype=np.int64)
+        random_rows = np.zeros(n, dtype=bool)
+        if explore:
+            eps = self.epsilon
+            if eps > 0:
+                random_rows = self.rng.random(n) < eps
+                actions[random_rows] = self.rng.integers(0, self.n_actions, random_rows.sum())
+        greedy_rows = ~random_rows
+        if greedy_rows.any():
+            rows = obs if greedy_rows.all() else obs[greedy_rows]
+            net = self.q_net if explore or self.best_net is None else self.best_net
+            actions[greedy_rows] = self._greedy(net, rows, noisy=explore and self.config.noisy)
+        return actions
+
+    def _greedy(self, net: QNetwork, obs: np.ndarray, noisy: bool) -> np.ndarray:
+        if not noisy:
+            q = net.numpy_q(np.asarray(obs).reshape(len(obs), -1))
+            if q is not None:
+                greedy: np.ndarray = q.argmax(axis=1)
+                return greedy
+        with torch.inference_mode():
+            if not noisy and self.config.noisy:
+                q_values = self._mean_network_q(net, obs)
+            else:
+                q_values = net(as_float_batch(obs, self.device))
+            actions: np.ndarray = q_values.argmax(dim=1).cpu().numpy()
+            return actions
+
+    def _mean_network_q(self, net: QNetwork, obs: np.ndarray) -> torch.Tensor:
+        """Q-values of a noisy network without its noise (its mean weights)."""
+        saved = [buf.clone() for name, buf in net.named_buffers() if "epsilon" in name]
+        net.remove_noise()
+        q: torch.Tensor = net(as_float_batch(obs, self.device))
+        noise = [buf for name, buf in net.named_buffers() if "epsilon" in name]
+        for buf, value in zip(noise, saved, strict=True):
+            buf.copy_(value)
+        return q
+
+    # ------------------------------------------------------------------ the loop
+    def train_iteration(self, driver: Driver) -> dict[str, float]:
+        """Collect ``train_freq`` units, update the target network on schedule, then take
+        ``gradient_steps`` gradient steps per ``train_freq`` units collected, once more than
+        ``learning_starts`` units are in (and, after a resume, the buffer has refilled)."""
+        cfg = self.config
+        before = self.units
+        self.progress.best_return = -math.inf
+        if cfg.noisy:  # new exploration noise for this collection phase
+            self.q_net.reset_noise(self.torch_rng)
+        if cfg.unit == "steps":
+            driver.run(num_steps=cfg.train_freq)
+        else:
+            driver.run(num_episodes=cfg.train_freq)
+        # The target network follows on the unit count, as it passes multiples of the period.
+        passed = self.units // cfg.target_update_period - before // cfg.target_update_period
+        if passed > 0:
+            self._update_target(passed)
+        if cfg.keep_best and self.progress.best_return >= self.best_return:
+            self._keep_best()
+        info = {"epsilon": self.epsilon, "buffer_size": float(len(self.buffer))}
+        # The replay buffer is not checkpointed: a resumed run refills it before learning again.
+        warm = cfg.learning_starts if cfg.unit == "steps" else 0
+        needed = max(cfg.batch_size, min(warm, cfg.buffer_size))
+        if self.units > cfg.learning_starts and len(self.buffer) >= needed:
+            phases = self.units // cfg.train_freq - before // cfg.train_freq
+            info.update(self.update(cfg.gradient_steps * max(phases, 1)))
+        return info
+
+    def update(self, batch: Any = None) -> dict[str, float]:
+        """Take gradient steps: ``batch`` is a :class:`ReplayBatch` to learn from once, or the
+        number of steps to take on batches sampled from the buffer."""
+        cfg = self.config
+        size = cfg.batch_size
+        whole: ReplayBatch | None = None
+        if isinstance(batch, ReplayBatch):
+            whole, size, n_steps = batch, len(batch.rewards), 1
+        else:
+            n_steps = int(batch) if batch is not None else cfg.gradient_steps
+            if not cfg.prioritized:  # every batch of the phase in one uniform draw
+                slots = self.rng.integers(0, len(self.buffer), size * n_steps)
+                whole = self.buffer.gather(slots)
+        # Fixed targets do not change during a phase: value every next state in one pass.
+        phase_targets = None
+        if whole is not None and self._numpy_learner is not None and not cfg.double:
+            phase_targets = self._numpy_targets(whole)
+        losses = np.zeros(n_steps)
+        q_means = np.zeros(n_steps)
+        grad_norm = torch.zeros(())
+        for i in range(n_steps):
+            rows = slice(i * size, (i + 1) * size)
+            sample = (
+                ReplayBatch(*(field[rows] for field in whole))
+                if whole is not None
+                else self._sample_prioritized()
+            )
+            if self._numpy_learner is not None:
+                if phase_targets is not None:
+                    targets = phase_targets[rows]
+                else:
+                    targets = self._numpy_targets(sample)
+                losses[i], td_errors, q_means[i] = self._numpy_learner.loss_and_grad(
+                    np.asarray(sample.obs, np.float32).reshape(len(sample.rewards), -1),
+                    sample.actions,
+                    targets,
+                    sample.weights if cfg.prioritized else None,
+                    cfg.loss,
+                    cfg.huber_delta,
+                )
+            else:
+                loss, info = self._loss(sample)
+                self.flat.zero_grad()
+                loss.backward()  # type: ignore[no-untyped-call]
+                losses[i], q_means[i] = float(loss.detach()), float(info["q_mean"])
+                td_errors = info["td_errors"].cpu().numpy()
+            # A NaN stops the run before it reaches the weights (or any checkpoint).
+            self._check_finite(losses[i : i + 1], "loss")
+            grad_norm = self.flat.clip_grad_norm(cfg.max_grad_norm)
+            self.optimizer.step()
+            self.gradient_steps += 1
+            if cfg.prioritized:
+                errors = np.abs(td_errors)
+                self._check_finite(errors, "TD error")
+                assert isinstance(self.buffer, PrioritizedReplayBuffer)
+                self.buffer.update_priorities(sample.indices, errors, eps=cfg.priority_eps)
+        self.policy_version += 1
+        return {
+            "loss": float(losses.mean()),
+            "q_mean": float(q_means.mean()),
+            "grad_norm": float(grad_norm),
+            "gradient_steps": float(self.gradient_steps),
+        }
+
+    def _numpy_targets(self, batch: ReplayBatch) -> np.ndarray:
+        """TD targets ``[B]`` of a batch, with the networks run in NumPy."""
+        next_obs = np.asarray(batch.next_obs, np.float32).reshape(len(batch.rewards), -1)
+        next_q = self.target_net.numpy_q(next_obs)  # [B, A]
+        assert next_q is not None
+        if self.config.double:
+            online = self.q_net.numpy_q(next_obs)  # [B, A]
+            assert online is not None
+            next_values = next_q[np.arange(len(next_q)), online.argmax(axis=1)]
+        else:
+            next_values = next_q.max(axis=1)
+        targets: np.ndarray = batch.rewards + batch.discounts * next_values
+        return targets.astype(np.float32)
+
+    def _sample_prioritized(self) -> ReplayBatch:
+        cfg = self.config
+        assert isinstance(self.buffer, PrioritizedReplayBuffer)
+        beta = cfg.priority_beta + (1.0 - cfg.priority_beta) * min(
+            1.0, self.units / cfg.priority_beta_duration
+        )
+        return self.buffer.sample(cfg.batch_size, self.rng, beta)
+
+    def _loss(self, batch: ReplayBatch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The configured loss on one batch: scalar TD (fixed or Double targets) or C51."""
+        cfg = self.config
+        device = self.device
+        obs = as_float_batch(batch.obs, device)  # [B, D]
+        next_obs = as_float_batch(batch.next_obs, device)  # [B, D]
+        actions = torch.as_tensor(batch.actions, device=device).long()  # [B]
+        rewards = torch.as_tensor(batch.rewards, device=device)  # [B]
+        discounts = torch.as_tensor(batch.discounts, device=device)  # [B]
+        weights = torch.as_tensor(batch.weights, device=device) if cfg.prioritized else None
+        if cfg.noisy:  # fresh noise for every gradient step, online and target alike
+            self.q_net.reset_noise(self.torch_rng)
+            self.target_net.reset_noise(self.torch_rng)
+        rows = torch.arange(len(actions), device=device)
+        if cfg.distributional:
+            log_probs = self.q_net.log_probs(obs)[rows, actions]  # [B, Z]
+            with torch.no_grad():
+                next_probs = self.target_net.log_probs(next_obs).exp()  # [B, A, Z]
+                support = self.q_net.support
+                chooser = self.q_net(next_obs) if cfg.double else next_probs @ support  # [B, A]
+                best = chooser.argmax(dim=1)  # [B]
+                target = categorical_projection(next_probs[rows, best], rewards, discounts, support)
+            return categorical_loss(log_probs, target, weights)
+        q_taken = self.q_net(obs)[rows, actions]  # [B]
+        with torch.no_grad():
+            targets = q_targets(
+                rewards,
+                discounts,
+                self.target_net(next_obs),
+                self.q_net(next_obs) if cfg.double else None,
+            )  # [B]
+        return td_loss(q_taken, targets, weights, cfg.loss, cfg.huber_delta)
+
+    def _update_target(self, times: int) -> None:
+        tau = self.config.tau
+        with torch.no_grad():
+            if tau >= 1.0:
+                self.target_net.load_state_dict(self.q_net.state_dict())
+                return
+            online = [p.data for p in self.q_net.parameters()]
+            target = [p.data for p in self.target_net.parameters()]
+            for _ in range(times):  # each period passed is one Polyak step
+                torch._foreach_lerp_(target, online, tau)
+
+    def _keep_best(self) -> None:
+        self.best_return = self.progress.best_return
+        if self.best_net is None:
+            self.best_net = copy.deepcopy(self.q_net).requires_grad_(False)
+        else:
+            self.best_net.load_state_dict(self.q_net.state_dict())
+
+    def _check_finite(self, values: np.ndarray, what: str) -> None:
+        if not np.isfinite(values).all():
+            raise NonFiniteError(
+                f"non-finite DQN {what} at gradient step {self.gradient_steps + 1} "
+                f"(env step {self.progress.steps}); the run stops before writing a checkpoint"
+            )
+
+    # ------------------------------------------------------------------ checkpoints
+    def _state(self) -> dict[str, Any]:
+        return {
+            "q_net": self.q_net.state_dict(),
+            "target_net": self.target_net.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "steps": self.progress.steps,
+            "episodes": self.progress.episodes,
+            "gradient_steps": self.gradient_steps,
+            "policy_version": self.policy_version,
+            "best_return": self.best_return,
+            "best_net": None if self.best_net is None else self.best_net.state_dict(),
+        }
+
+    def _load_state(self, state: dict[str, Any]) -> None:
+        self.q_net.load_state_dict(state["q_net"])
+        self.target_net.load_state_dict(state["target_net"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.progress.steps = int(state["steps"])
+        self.progress.episodes = int(state["episodes"])
+        self.gradient_steps = int(state["gradient_steps"])
+        self.policy_version = int(state["policy_version"])
+        self.best_return = float(state["best_return"])
+        if state["best_net"] is not None:
+            self.best_net = copy.deepcopy(self.q_net).requires_grad_(False)
+            self.best_net.load_state_dict(state["best_net"])
+
+
+def _exploration_schedule(cfg: DQNConfig) -> schedules.Schedule:
+    start, end, duration = (
+        cfg.exploration_initial_eps,
+        cfg.exploration_final_eps,
+        cfg.exploration_duration,
+    )
+    if cfg.exploration_schedule == "polynomial":
+        return schedules.polynomial(start, end, duration, cfg.exploration_power)
+    if cfg.exploration_schedule == "exponential":
+        if start < end:
+            raise ConfigError("an exponential exploration schedule decays: initial eps >= final")
+        rate = (end / start) ** (1.0 / duration) if start > 0 else 1.0
+        return schedules.exponential(start, end, rate)
+    return schedules.linear(start, end, duration)

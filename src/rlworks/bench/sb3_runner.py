@@ -1,0 +1,246 @@
+"""Train one Stable-Baselines3 agent under the benchmark protocol and print its result as JSON.
+
+Run as ``python -m rlworks.bench.sb3_runner ALGO ENV --steps N --seed S ...`` (or as a script by
+its path, which is what the harness does so that the SB3 side never pays for importing
+rlworks). It mirrors ``rlworks train ... --json``:
+
+* the model is ``getattr(stable_baselines3, ALGO)(POLICY, env, seed=SEED, device="cpu",
+  **KWARGS)`` with ``KWARGS`` given as JSON in SB3's own names; the environment is
+  ``gymnasium.make(ENV)`` for one copy and ``make_vec_env(ENV, n_envs, seed=SEED)`` for more;
+* every ``--eval-every`` environment steps a callback evaluates the deterministic policy on
+  ``--eval-episodes`` episodes of separate environments, episode ``k`` reset with seed
+  ``eval_seed + k`` (``eval_seed`` = seed + 10,000, as rlworks' trainer does), and stops training
+  once the mean reaches ``--target-return``; the policy is also evaluated at the end of the budget;
+* ``wall_s`` is the training-loop clock, as in rlworks' trainer: the time inside
+  ``model.learn`` (its evaluations included) plus the final evaluation; ``learn_s`` and
+  ``final_eval_s`` are its two parts; ``steps_per_s`` = steps / ``wall_s``.
+
+The last line of standard output is one JSON object with the keys of ``rlworks train --json``
+that apply (algo, env, steps, wall_s, steps_per_s, eval_mean, eval_std, solved_at_step,
+solved_at_s, stop_reason) plus the SB3 and torch versions and torch's thread count.
+
+Only the standard library is imported at module level: Stable-Baselines3, torch and Gymnasium
+are imported inside :func:`main`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+__all__ = ["decode_kwargs", "main"]
+
+_ACTIVATIONS = {
+    "relu": "ReLU",
+    "tanh": "Tanh",
+    "elu": "ELU",
+    "leaky_relu": "LeakyReLU",
+    "silu": "SiLU",
+    "gelu": "GELU",
+}
+
+
+def decode_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """SB3 constructor kwargs from their JSON form.
+
+    JSON has no tuples or classes, so two values are translated: ``train_freq`` given as a list
+    (``[1, "episode"]``) becomes a tuple, and ``policy_kwargs.activation_fn`` given as a name
+    (``"tanh"``, ``"relu"`` or a ``torch.nn`` class name such as ``"Tanh"``) becomes the class.
+    """
+    import torch
+
+    out = dict(kwargs)
+    if isinstance(out.get("train_freq"), list):
+        out["train_freq"] = tuple(out["train_freq"])
+    policy_kwargs = dict(out.get("policy_kwargs") or {})
+    activation = policy_kwargs.get("activation_fn")
+    if isinstance(activation, str):
+        name = _ACTIVATIONS.get(activation.lower(), activation)
+        if not hasattr(torch.nn, name):
+            raise ValueError(f"policy_kwargs.activation_fn: unknown torch.nn class {activation!r}")
+        policy_kwargs["activation_fn"] = getattr(torch.nn, name)
+    if policy_kwargs:
+        out["policy_kwargs"] = policy_kwargs
+    return out
+
+
+def _make_evaluator(
+    env_id: str, episodes: int, seed: int
+) -> tuple[Callable[[Any], tuple[float, float]], Callable[[], None]]:
+    """``evaluate(model) -> (mean, std)`` over ``episodes`` seeded episodes, and ``close()``.
+
+    The episodes run side by side, one environment each (episode ``k`` reset with ``seed + k``),
+    and the model acts on the batch of the still-running ones: one ``predict`` call per step of
+    the longest episode instead of one per environment step.
+    """
+    import gymnasium as gym
+    import numpy as np
+
+    envs = [gym.make(env_id) for _ in range(episodes)]
+
+    def evaluate(model: Any) -> tuple[float, float]:
+        obs = [env.reset(seed=seed + k)[0] for k, env in enumerate(envs)]
+        returns = np.zeros(episodes)
+        running = list(range(episodes))
+        while running:
+            actions, _ = model.predict(np.stack([obs[i] for i in running]), deterministic=True)
+            still = []
+            for i, action in zip(running, actions, strict=True):
+                obs[i], reward, terminated, truncated, _ = envs[i].step(action)
+                returns[i] += float(reward)
+                if not (terminated or truncated):
+                    still.append(i)
+            running = still
+        return float(returns.mean()), float(returns.std())
+
+    def close() -> None:
+        for env in envs:
+            env.close()
+
+    return evaluate, close
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m rlworks.bench.sb3_runner",
+        description="Train a Stable-Baselines3 agent with periodic deterministic evaluation and "
+        "early stop at a target return; print one JSON object as the last line of stdout.",
+    )
+    parser.add_argument("algo", help="SB3 algorithm class, e.g. DQN, PPO, SAC, A2C")
+    parser.add_argument("env", help="Gymnasium environment id, e.g. CartPole-v1")
+    parser.add_argument("--steps", type=int, required=True, help="environment step budget")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the model and environments")
+    parser.add_argument("--n-envs", type=int, default=1, help="parallel environment copies")
+    parser.add_argument("--policy", default="MlpPolicy", help="SB3 policy (default MlpPolicy)")
+    parser.add_argument(
+        "--kwargs", default="{}", help="constructor kwargs as a JSON object, in SB3's names"
+    )
+    parser.add_argument(
+        "--eval-every", type=int, default=0, help="evaluate every N env steps (0: only at the end)"
+    )
+    parser.add_argument("--eval-episodes", type=int, default=20, help="episodes per evaluation")
+    parser.add_argument(
+        "--eval-seed", type=int, help="episode k is reset with EVAL_SEED + k (default seed + 10000)"
+    )
+    parser.add_argument("--target-return", type=float, help="stop once an evaluation reaches it")
+    parser.add_argument(
+        "--torch-threads", type=int, help="torch.set_num_threads (default: torch's)"
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Train, evaluate, print the JSON result; returns the exit status."""
+    args = _parser().parse_args(argv)
+    if args.steps < 1 or args.n_envs < 1 or args.eval_episodes < 1 or args.eval_every < 0:
+        print(
+            "error: --steps, --n-envs and --eval-episodes must be >= 1, --eval-every >= 0",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        kwargs = json.loads(args.kwargs)
+    except json.JSONDecodeError as exc:
+        print(f"error: --kwargs is not valid JSON: {exc}", file=sys.stderr)
+        return 2
+    if not isinstance(kwargs, dict):
+        print("error: --kwargs must be a JSON object", file=sys.stderr)
+        return 2
+
+    import gymnasium as gym
+    import stable_baselines3 as sb3
+    import torch
+    from stable_baselines3.common.callbacks import BaseCallback
+    from stable_baselines3.common.env_util import make_vec_env
+
+    if not hasattr(sb3, args.algo):
+        print(f"error: stable_baselines3 has no algorithm {args.algo!r}", file=sys.stderr)
+        return 2
+    if args.torch_threads is not None:
+        torch.set_num_threads(args.torch_threads)
+    eval_seed = args.seed + 10_000 if args.eval_seed is None else args.eval_seed
+    evaluate, close_eval = _make_evaluator(args.env, args.eval_episodes, eval_seed)
+    env = (
+        gym.make(args.env)
+        if args.n_envs == 1
+        else make_vec_env(args.env, n_envs=args.n_envs, seed=args.seed)
+    )
+    model = getattr(sb3, args.algo)(
+        args.policy, env, seed=args.seed, device="cpu", **decode_kwargs(kwargs)
+    )
+
+    evals: list[tuple[int, float, float]] = []
+    state: dict[str, Any] = {"solved_at_step": None, "solved_at_s": None, "start": 0.0}
+
+    class EvalAndStop(BaseCallback):
+        """Evaluate every ``eval_every`` env steps; stop once the mean reaches the target."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.next_eval = args.eval_every
+
+        def _on_step(self) -> bool:
+            if not args.eval_every or self.num_timesteps < self.next_eval:
+                return True
+            self.next_eval = (self.num_timesteps // args.eval_every + 1) * args.eval_every
+            clock = time.perf_counter() - state["start"]  # the trainer's clock: before evaluating
+            mean, std = evaluate(self.model)
+            evals.append((self.num_timesteps, mean, std))
+            if args.target_return is not None and mean >= args.target_return:
+                state["solved_at_step"], state["solved_at_s"] = self.num_timesteps, clock
+                return False
+            return True
+
+    state["start"] = time.perf_counter()
+    model.learn(total_timesteps=args.steps, callback=EvalAndStop(), progress_bar=False)
+    learn_s = time.perf_counter() - state["start"]
+    steps = int(model.num_timesteps)
+    final_start = time.perf_counter()
+    if not evals or evals[-1][0] != steps:
+        mean, std = evaluate(model)
+        evals.append((steps, mean, std))
+    final_eval_s = time.perf_counter() - final_start
+    close_eval()
+    env.close()
+    wall = learn_s + final_eval_s
+    solved = state["solved_at_step"] is not None
+    result = {
+        "library": "sb3",
+        "algo": args.algo.lower(),
+        "sb3_algo": args.algo,
+        "env": args.env,
+        "seed": args.seed,
+        "n_envs": args.n_envs,
+        "steps": steps,
+        "wall_s": round(wall, 3),
+        "learn_s": round(learn_s, 3),
+        "final_eval_s": round(final_eval_s, 3),
+        "steps_per_s": round(steps / wall, 1) if wall > 0 else 0.0,
+        "eval_mean": evals[-1][1],
+        "eval_std": evals[-1][2],
+        "solved_at_step": state["solved_at_step"],
+        "solved_at_s": round(state["solved_at_s"], 3) if solved else None,
+        "stop_reason": f"target return {args.target_return:g} reached" if solved else "step budget",
+        "evals": [[s, m, sd] for s, m, sd in evals],
+        "sb3_version": sb3.__version__,
+        "torch_version": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+    }
+    print(
+        json.dumps(
+            {
+                k: None if isinstance(v, float) and not math.isfinite(v) else v
+                for k, v in result.items()
+            }
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
