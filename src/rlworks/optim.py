@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import torch
 
 from rlworks.errors import ConfigError
 
-__all__ = ["OPTIMIZERS", "make_optimizer"]
+__all__ = ["OPTIMIZERS", "FlatAdam", "make_optimizer"]
+
+_FUSED_ADAM = getattr(torch, "_fused_adam_", None)
+"""torch's fused Adam kernel (what ``torch.optim.Adam(fused=True)`` calls); private, so used only
+where present, with the unfused update as the fallback."""
 
 OPTIMIZERS = ("adam", "nadam", "rmsprop", "sgd")
 """Optimizer names accepted by :func:`make_optimizer`."""
@@ -22,7 +27,6 @@ def make_optimizer(
     eps: float | None = None,
     rho: float = 0.9,
     centered: bool = False,
-    fused: bool = False,
 ) -> torch.optim.Optimizer:
     """Create an optimizer.
 
@@ -44,7 +48,7 @@ def make_optimizer(
         raise ConfigError(f"learning_rate must be > 0, got {learning_rate}")
     eps = 1e-7 if eps is None else eps
     if name == "adam":
-        return torch.optim.Adam(params, lr=learning_rate, eps=eps, fused=fused or None)
+        return torch.optim.Adam(params, lr=learning_rate, eps=eps)
     if name == "nadam":
         return torch.optim.NAdam(params, lr=learning_rate, eps=eps)
     if name == "rmsprop":
@@ -52,3 +56,80 @@ def make_optimizer(
     if name == "sgd":
         return torch.optim.SGD(params, lr=learning_rate)
     raise ConfigError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {name!r}")
+
+
+class FlatAdam:
+    """Adam for one flat parameter vector, without ``torch.optim``'s per-step bookkeeping.
+
+    The update is torch's (single-tensor) Adam line for line — ``m ← β1·m + (1-β1)·g``,
+    ``v ← β2·v + (1-β2)·g²``, ``p ← p - lr/(1-β1^t) · m / (sqrt(v)/sqrt(1-β2^t) + eps)`` — so it
+    takes the same steps as ``torch.optim.Adam`` (``tests/test_optim.py`` checks it), but one
+    step is one call of torch's fused Adam kernel (seven in-place operations where that kernel is
+    missing): for a small network trained with thousands of steps per second,
+    ``torch.optim.Adam.step``'s hooks and dispatch cost several times its arithmetic (here about
+    250 µs against 50 µs for 67k parameters). Use it with
+    :class:`~rlworks.nets.flat.FlatParameters`.
+
+    Args:
+        param: The flat parameter; its ``.grad`` holds the gradient when :meth:`step` is called.
+        lr: Step size.
+        betas: Decay rates of the first and second moment estimates.
+        eps: Added to the denominator (Keras' 1e-7 by default, as :func:`make_optimizer`).
+    """
+
+    def __init__(
+        self,
+        param: torch.Tensor,
+        lr: float,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-7,
+    ) -> None:
+        if not lr > 0:
+            raise ConfigError(f"learning_rate must be > 0, got {lr}")
+        self.param = param
+        self.lr, self.betas, self.eps = lr, betas, eps
+        self.steps = 0
+        self.exp_avg = torch.zeros_like(param.data)
+        self.exp_avg_sq = torch.zeros_like(param.data)
+        self._step = torch.zeros((), dtype=torch.float32, device=param.device)
+
+    @torch.no_grad()
+    def step(self) -> None:
+        """One Adam step along ``param.grad``."""
+        grad = self.param.grad
+        if grad is None:
+            raise ValueError("FlatAdam.step needs param.grad")
+        beta1, beta2 = self.betas
+        self.steps += 1
+        if _FUSED_ADAM is not None:  # torch's fused kernel: the same update in one pass
+            self._step.fill_(self.steps)
+            _FUSED_ADAM(
+                [self.param.data], [grad], [self.exp_avg], [self.exp_avg_sq], [], [self._step],
+                lr=self.lr, beta1=beta1, beta2=beta2, weight_decay=0.0, eps=self.eps,
+                amsgrad=False, maximize=False,
+            )  # fmt: skip
+            return
+        self.exp_avg.lerp_(grad, 1 - beta1)
+        self.exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
+        step_size = self.lr / (1 - beta1**self.steps)
+        denom = self.exp_avg_sq.sqrt().div_((1 - beta2**self.steps) ** 0.5).add_(self.eps)
+        self.param.data.addcdiv_(self.exp_avg, denom, value=-step_size)
+
+    def state_dict(self) -> dict[str, Any]:
+        """Hyperparameters, step count and moment estimates."""
+        return {
+            "lr": self.lr,
+            "betas": self.betas,
+            "eps": self.eps,
+            "steps": self.steps,
+            "exp_avg": self.exp_avg.clone(),
+            "exp_avg_sq": self.exp_avg_sq.clone(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned."""
+        self.lr, self.eps = float(state["lr"]), float(state["eps"])
+        self.betas = (float(state["betas"][0]), float(state["betas"][1]))
+        self.steps = int(state["steps"])
+        self.exp_avg.copy_(state["exp_avg"])
+        self.exp_avg_sq.copy_(state["exp_avg_sq"])

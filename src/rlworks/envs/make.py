@@ -25,7 +25,9 @@ Vectorization = Literal["auto", "native", "sync", "async"]
 (CartPole: one NumPy step for all copies) or, for toy-text environments with a transition table
 ``P`` (FrozenLake, Taxi, CliffWalking), a :class:`~rlworks.mdp.vector_env.TabularVectorEnv`;
 ``sync`` steps copies one after another in this process, ``async`` runs each copy in a
-subprocess, and ``auto`` picks an entry point's ``native`` when available, else ``sync``."""
+subprocess, and ``auto`` picks an entry point's ``native`` when available for three copies or
+more, else ``sync`` (for one copy the scalar environment steps about twice as fast as a one-row
+NumPy vector step: 51 vs 119 µs for CartPole here)."""
 
 _VECTORIZATIONS = ("auto", "native", "sync", "async")
 EnvFactory = Callable[[], gym.Env[Any, Any]]
@@ -195,7 +197,7 @@ def make_env(
         why = why or "native vector envs take no per-copy wrappers or autoreset mode"
         raise EnvError(f"vectorization 'native' is not available for {env_id!r}: {why}")
     try:
-        if vectorization == "native" or (vectorization == "auto" and native_ok):
+        if vectorization == "native" or (vectorization == "auto" and native_ok and n_envs > 2):
             venv = gym.make_vec(env_id, n_envs, vectorization_mode="vector_entry_point", **kwargs)
         else:
             fns = [_registered(env_id, kwargs, wrappers) for _ in range(n_envs)]

@@ -298,10 +298,13 @@ class _NumpyQ:
         self._ops: list[Callable[[np.ndarray], np.ndarray]] | None = None
         self._head: list[tuple[np.ndarray, np.ndarray]] = []  # (W.T [H, out], b [out]) views
         self._support = np.empty(0, dtype=np.float32)
+        self._slots = [(m, name) for m in net.modules() for name in m._parameters]
 
     def _current_key(self) -> list[tuple[int, int]]:
-        tensors = [*self.net.parameters(), self.net.support]
-        return [(id(t), t.data_ptr()) for t in tensors]
+        # Read the modules' parameter dicts directly: walking net.parameters() on every call
+        # costs more than the small forward pass itself.
+        tensors = [m._parameters[name] for m, name in self._slots]
+        return [(id(t), t.data_ptr()) for t in (*tensors, self.net.support) if t is not None]
 
     def _build(self) -> None:
         self._key = self._current_key()

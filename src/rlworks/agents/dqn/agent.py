@@ -35,7 +35,7 @@ from rlworks.buffers import PrioritizedReplayBuffer, ReplayBatch, ReplayBuffer
 from rlworks.errors import ConfigError, NonFiniteError, SpaceMismatchError
 from rlworks.nets import QNetwork, as_float_batch, flat_size, seeded
 from rlworks.nets.flat import FlatParameters
-from rlworks.optim import make_optimizer
+from rlworks.optim import FlatAdam, make_optimizer
 from rlworks.training.driver import Driver, Observer
 from rlworks.training.metrics import EpisodeProgress
 
@@ -96,14 +96,17 @@ class DQN(Agent[DQNConfig]):
             if NumpyTDLearner.supports(self.q_net)
             else None
         )
-        self.optimizer = make_optimizer(
-            cfg.optimizer,
-            [self.flat.param],
-            cfg.learning_rate,
-            eps=cfg.optimizer_eps,
-            rho=cfg.rmsprop_rho,
-            centered=cfg.rmsprop_centered,
-            fused=True,
+        self.optimizer: torch.optim.Optimizer | FlatAdam = (
+            FlatAdam(self.flat.param, cfg.learning_rate, eps=_eps(cfg.optimizer_eps))
+            if cfg.optimizer == "adam"
+            else make_optimizer(
+                cfg.optimizer,
+                [self.flat.param],
+                cfg.learning_rate,
+                eps=cfg.optimizer_eps,
+                rho=cfg.rmsprop_rho,
+                centered=cfg.rmsprop_centered,
+            )
         )
         buffer_kwargs: dict[str, Any] = {"n_step": cfg.n_step, "gamma": cfg.gamma}
         if cfg.prioritized:
@@ -242,7 +245,7 @@ class DQN(Agent[DQNConfig]):
             phase_targets = self._numpy_targets(whole)
         losses = np.zeros(n_steps)
         q_means = np.zeros(n_steps)
-        grad_norm = torch.zeros(())
+        grad_norm = 0.0
         for i in range(n_steps):
             rows = slice(i * size, (i + 1) * size)
             sample = (
@@ -256,7 +259,7 @@ class DQN(Agent[DQNConfig]):
                 else:
                     targets = self._numpy_targets(sample)
                 losses[i], td_errors, q_means[i] = self._numpy_learner.loss_and_grad(
-                    np.asarray(sample.obs, np.float32).reshape(len(sample.rewards), -1),
+                    np.ascontiguousarray(sample.obs, np.float32).reshape(len(sample.rewards), -1),
                     sample.actions,
                     targets,
                     sample.weights if cfg.prioritized else None,
@@ -283,7 +286,7 @@ class DQN(Agent[DQNConfig]):
         return {
             "loss": float(losses.mean()),
             "q_mean": float(q_means.mean()),
-            "grad_norm": float(grad_norm),
+            "grad_norm": grad_norm,
             "gradient_steps": float(self.gradient_steps),
         }
 
@@ -409,3 +412,7 @@ def _exploration_schedule(cfg: DQNConfig) -> schedules.Schedule:
         rate = (end / start) ** (1.0 / duration) if start > 0 else 1.0
         return schedules.exponential(start, end, rate)
     return schedules.linear(start, end, duration)
+
+
+def _eps(value: float | None) -> float:
+    return 1e-7 if value is None else value  # make_optimizer's (Keras') default

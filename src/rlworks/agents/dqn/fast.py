@@ -57,13 +57,14 @@ class NumpyTDLearner:
         grads = [(m.weight.grad, m.bias.grad) for m in linears]
         if any(w is None or b is None for w, b in grads):
             raise ValueError("the network's parameters need .grad views (FlatParameters)")
-        self._weight_grads = [w.numpy() for w, _ in grads]  # type: ignore[union-attr]
+        self._weight_grads_t: list[torch.Tensor] = [w for w, _ in grads]  # type: ignore[misc]
         self._bias_grads = [b.numpy() for _, b in grads]  # type: ignore[union-attr]
         self._allocate(batch_size)
 
     def _allocate(self, batch_size: int) -> None:
         self._rows = np.arange(batch_size)
         self._activations = [np.empty((batch_size, w.shape[0]), np.float32) for w in self._weights]
+        self._upstream = [np.empty((batch_size, w.shape[1]), np.float32) for w in self._weights]
         self._dq = np.zeros((batch_size, self._weights[-1].shape[0]), np.float32)
 
     def loss_and_grad(
@@ -121,11 +122,15 @@ class NumpyTDLearner:
         grad = dq
         for i in range(len(self._weights) - 1, -1, -1):
             below = acts[i - 1] if i > 0 else obs
-            np.matmul(grad.T, below, out=self._weight_grads[i])  # [out, in]
+            # dW = grad.T @ below: MKL (torch) runs this transposed product about twice as fast
+            # as OpenBLAS here; both read and write the same memory.
+            torch.mm(
+                torch.from_numpy(grad).T, torch.from_numpy(below), out=self._weight_grads_t[i]
+            )
             np.sum(grad, axis=0, out=self._bias_grads[i])
             if i == 0:
                 break
-            upstream = grad @ self._weights[i]  # [B, in]
+            upstream = np.matmul(grad, self._weights[i], out=self._upstream[i][:n])  # [B, in]
             if self._relu:
                 upstream *= below > 0
             else:
