@@ -42,6 +42,7 @@ DEFAULTS: dict[str, tuple[int, float]] = {  # algo: (step budget, target return)
     "dqn": (300_000, 200.0),
 }
 DEFAULT_TARGET = 200.0  # LunarLander's "solved" threshold
+TITLES = {"reinforce": "REINFORCE", "dqn": "DQN"}  # algo names as the figures print them
 
 
 def shown(path: Path) -> str:
@@ -128,12 +129,13 @@ def main(argv: list[str] | None = None) -> None:
                 args.seeds,
             )
         )
+    title = f"{TITLES.get(args.algo, args.algo)} on {ENV_ID} ({preset_path.stem} preset)"
     plot_learning_curves(
         [runs / f"seed{seed}" for seed in args.seeds],
         figure,
         labels=[f"seed {seed}" for seed in args.seeds],
         target_return=target,
-        title=f"{args.algo} on {ENV_ID} ({preset_path.stem} preset), seeds {args.seeds}",
+        title=f"{title}, seeds {args.seeds}",
     )
     solved = sum(row["solved_at_step"] is not None for row in rows)
     report = {

@@ -17,42 +17,46 @@ index::
     mem.sample(5)                                          2.97 µs
 
 This script re-times both, with the same million integers, next to
-:class:`rlworks.buffers.ReplayBuffer`, the preallocated NumPy ring that rlworks' agents use
-(one array per field in the smallest exact dtype; ``add`` writes a batch of rows, ``sample``
-gathers a batch of rows into arrays). The ring buffer holds real CartPole-shaped transitions
+:class:`rlworks.buffers.ReplayBuffer`, the preallocated NumPy ring that rlworks' agents use:
+one array of packed records, each transition one 40-byte record for CartPole (two float32[4]
+observations, a float32 reward, a uint8 action, a uint8 discount code and two flags, side by side
+without padding); ``add`` writes a batch of rows into the records' fields in place (with
+``n_step == 1`` it skips the n-step windows and the discount code), ``sample`` draws its indices
+as ``floor(U · N)`` and copies each sampled record with one memcpy, the batch's fields being views
+into those copies. The ring buffer holds real CartPole-shaped transitions
 (``ReplayBuffer.from_spaces`` on CartPole's spaces), filled with 20 batched adds of 50,000 rows.
 Besides the chapter's 5-item access it times a training batch of 64. Random indices come from a
 seeded ``np.random.Generator``, not NumPy's global state. Timings use :mod:`timeit`: the best
 of 5 repeats, each of at least 0.05 s.
 
-Measured in three runs on a 2-core machine shared with other jobs (CPython 3.11, NumPy 2.4,
-1,000,000 entries; best of 5 repeats, so the load shows as the spread)::
+Measured once on a 2-core machine shared with other jobs (CPython 3.11, NumPy 2.4, 1,000,000
+entries; best of 5 repeats)::
 
     operation             deque          rotating list   ReplayBuffer    chapter (deque / list)
-    append 1 item         118-205 ns     536-990 ns      5.2-12.4 µs     76.8 ns / 761 ns
-    random access of 5    134-312 µs     13-55 µs        19-72 µs        320 µs / 2.97 µs
-    random access of 64   1.5-3.5 ms     26-62 µs        24-94 µs        -
-    fill 1M entries       69-166 ms      112-308 ms      83-706 ms       -
+    append 1 item         61 ns          438 ns          4.45 µs         76.8 ns / 761 ns
+    random access of 5    105 µs         10.2 µs         9.08 µs         320 µs / 2.97 µs
+    random access of 64   744 µs         21.7 µs         11.1 µs         -
+    fill 1M entries       41 ms          55 ms           135 ms          -
 
-The chapter's picture holds: a deque appends 4-8 times faster than the rotating list's Python
-method, but reaching 5 random items of a million-entry deque takes over a hundred microseconds,
-and a training batch of 64 milliseconds, 40-80 times what the rotating list and the ring buffer
-need. Our rotating list samples slower than the chapter's 2.97 µs because drawing the indices
-(``Generator.integers``) takes ~10 µs on this busy machine, while the gather itself takes
-~0.5 µs; ``ReplayBuffer.sample`` draws its indices as ``floor(U · N)`` and gathers seven fields
-(observations, next observations, actions, rewards, discounts, both flags) in about the same
-time. Its single-row ``add`` is slow (several array writes per call) because it is meant for
-batches: the 20 adds of 50,000 rows fill it in well under a second.
+The chapter's picture holds: a deque appends about 7 times faster than the rotating list's Python
+method, but reaching 5 random items of a million-entry deque takes about a hundred microseconds,
+and a training batch of 64 most of a millisecond, 34 times what the rotating list needs and 67
+times what the ring buffer needs. Our rotating list samples slower than the chapter's 2.97 µs
+because drawing the indices (``Generator.integers``) takes most of its time, while the gather
+itself takes ~0.5 µs; ``ReplayBuffer.sample`` draws its indices with one cheaper ``rng.random``
+call and gathers whole records, so a batch of 64 costs it about half the rotating list's time.
+Its single-row ``add`` is still slow next to a deque append (a handful of strided field writes
+per call, even without the n-step machinery) because it is meant for batches: the 20 adds of
+50,000 rows fill it in about a tenth of a second.
 
 The script asserts only relations that hold with wide margins on any machine: random access
 into the million-entry deque is slower than the rotating list's and the ring buffer's sampling
-(40-80 times for a batch of 64 here), a deque append is faster than the rotating list's Python
-``append``, sampled rows are the rows written at the sampled slots, and the ring buffer keeps
-its million CartPole transitions in at most 50 MB (40 bytes each: two float32[4] observations,
-a uint8 action, a float32 reward, a step count and two flags). A deque of the chapter's
-experience tuples would hold a Python tuple and two NumPy arrays per transition; the script
-prints that estimate too. Speed claims for the library live in ``benchmarks/``; this script
-only reproduces the chapter's comparison.
+(34 and 67 times for a batch of 64 here), a deque append is faster than the rotating list's
+Python ``append``, sampled rows are the rows written at the sampled slots, and the ring buffer
+keeps its million CartPole transitions in at most 50 MB (one packed 40-byte record each). A deque
+of the chapter's experience tuples would hold a Python tuple and two NumPy arrays per transition
+(~344 bytes, ~344 MB for a million); the script prints that estimate too. Speed claims for the
+library live in ``benchmarks/``; this script only reproduces the chapter's comparison.
 
 Run: ``python examples/chapter18/17_deque_vs_ring_buffer.py [--size 1000000] [--seed 42]``
 """
