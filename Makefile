@@ -44,14 +44,15 @@ test-slow: install  ## the long learning runs
 bench: install  ## speed benchmarks, rlworks beside Stable-Baselines3 (writes benchmarks/results/, docs/benchmarks.md)
 	$(BIN)/python benchmarks/buffers.py
 	$(BIN)/python benchmarks/dqn_cartpole.py
+	$(BIN)/python benchmarks/dqn_book.py
 	$(BIN)/python benchmarks/collect.py
 	OPENBLAS_NUM_THREADS=1 $(BIN)/python benchmarks/planning.py
 	$(BIN)/python benchmarks/tabular.py
 	$(BIN)/python benchmarks/reinforce.py
 
 bench-learning: install  ## long learning benchmarks (LunarLander: REINFORCE ~30 min, DQN ~30 min on 2 cores)
-	$(BIN)/python benchmarks/reinforce_lunarlander.py
-	$(BIN)/python benchmarks/lunarlander.py dqn --target 200 --steps 300000
+	$(BIN)/python benchmarks/lunarlander.py reinforce
+	$(BIN)/python benchmarks/lunarlander.py dqn
 
 clean:  ## remove the virtual environment and caches
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

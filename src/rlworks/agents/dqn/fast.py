@@ -124,9 +124,7 @@ class NumpyTDLearner:
             below = acts[i - 1] if i > 0 else obs
             # dW = grad.T @ below: MKL (torch) runs this transposed product about twice as fast
             # as OpenBLAS here; both read and write the same memory.
-            torch.mm(
-                torch.from_numpy(grad).T, torch.from_numpy(below), out=self._weight_grads_t[i]
-            )
+            torch.mm(torch.from_numpy(grad).T, torch.from_numpy(below), out=self._weight_grads_t[i])
             np.sum(grad, axis=0, out=self._bias_grads[i])
             if i == 0:
                 break
