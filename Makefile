@@ -20,7 +20,7 @@ install: $(STAMP)  ## create .venv and install rlworks with the pinned versions
 
 demo: install  ## train DQN on CartPole to the target, evaluate it, plot the curve, record a GIF
 	rm -rf $(DEMO_DIR)
-	$(BIN)/rlworks train dqn CartPole-v1 --seed 1 --target-return 475 --run-dir $(DEMO_DIR)
+	$(BIN)/rlworks train dqn CartPole-v1 --seed 4 --target-return 475 --run-dir $(DEMO_DIR)
 	$(BIN)/rlworks eval $(DEMO_DIR) --episodes 20 --seed 123
 	$(BIN)/rlworks plot $(DEMO_DIR) --out $(DEMO_DIR)/curve.png
 	$(BIN)/rlworks record $(DEMO_DIR) --out $(DEMO_DIR)/cartpole.gif

@@ -300,7 +300,7 @@ def find_preset(name: str | None, algo: str, env: str) -> Path | None:
     Raises:
         ConfigError: ``name`` is neither an existing file nor a bundled preset.
     """
-    bundled = {p.stem: p for p in sorted(PRESETS_DIR.glob("*.yaml"))}
+    bundled = {p.stem: p for p in sorted(PRESETS_DIR.glob("*.yaml"), key=lambda p: p.stem)}
     if name is None:
         # ALGO-ENV.yaml is the default for the pair; otherwise the first preset that fits.
         preferred = bundled.get(f"{algo}-{env_slug(env)}")
