@@ -238,3 +238,34 @@ def test_book_preset_reaches_200_within_600_episodes() -> None:
             agent.train_iteration(driver)
         reached.append(max(agent.progress.episode_returns) >= 200)
     assert sum(reached) >= 2, reached
+
+
+def test_greedy_noisy_network_acts_with_its_mean_weights_and_keeps_its_noise() -> None:
+    # gelu has no NumPy form, so the torch path (_mean_network_q) is the one exercised
+    agent = make(noisy=True, activation="gelu", exploration_initial_eps=0.0,
+                 exploration_final_eps=0.0)  # fmt: skip
+    noise = [b.clone() for n, b in agent.q_net.named_buffers() if "epsilon" in n]
+    assert any(bool(b.abs().sum() > 0) for b in noise)  # noise drawn at construction
+    obs = np.random.default_rng(0).normal(size=(256, 4)).astype(np.float32)
+    greedy = agent.act(obs, explore=False)
+    after = [b for n, b in agent.q_net.named_buffers() if "epsilon" in n]
+    for before, now in zip(noise, after, strict=True):
+        assert torch.equal(before, now)  # the collect policy's noise is untouched
+    mean_net = agent.target_net  # a copy of the online weights
+    mean_net.load_state_dict(agent.q_net.state_dict())
+    mean_net.remove_noise()
+    with torch.no_grad():
+        expected = mean_net(torch.as_tensor(obs)).argmax(dim=1).numpy()
+    np.testing.assert_array_equal(greedy, expected)
+
+
+def test_a_resumed_agent_refills_its_buffer_before_learning_again(tmp_path: Path) -> None:
+    agent = make(learning_starts=200, train_freq=50)
+    agent.learn(600, eval_every=0, eval_episodes=1, progress=False)
+    agent.save(tmp_path / "a.pt")
+    resumed = rw.load(tmp_path / "a.pt")
+    assert isinstance(resumed, DQN) and resumed.units > 200 and len(resumed.buffer) == 0
+    driver = Driver(resumed.env, resumed.collect_policy, resumed.observers)
+    infos = [resumed.train_iteration(driver) for _ in range(5)]  # 50 steps each
+    # the replay buffer is not in the checkpoint: no gradient step until it holds 200 again
+    assert ["loss" in info for info in infos] == [False, False, False, True, True]
