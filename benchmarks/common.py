@@ -6,8 +6,6 @@ The scripts run as ``python benchmarks/NAME.py``, so this module is imported as 
 from __future__ import annotations
 
 import json
-import os
-import platform
 import time
 from pathlib import Path
 from typing import Any
@@ -15,23 +13,13 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-import rlworks as rw
+from rlworks.bench.harness import machine_info as bench_machine_info
 
 
 def machine_info(**versions: str) -> dict[str, Any]:
-    """CPU model, core count, memory, load at start and library versions (plus ``versions``)."""
-    info: dict[str, Any] = {"nproc": os.cpu_count(), "machine": platform.machine()}
-    try:
-        cpuinfo = Path("/proc/cpuinfo").read_text()
-        info["cpu"] = next(
-            line.split(":", 1)[1].strip() for line in cpuinfo.splitlines() if "model name" in line
-        )
-        meminfo = Path("/proc/meminfo").read_text().split()
-        info["mem_gib"] = round(int(meminfo[meminfo.index("MemTotal:") + 1]) / 2**20, 1)
-        info["loadavg_at_start"] = list(os.getloadavg())
-    except (OSError, StopIteration, ValueError):
-        pass
-    info.update(python=platform.python_version(), numpy=np.__version__, rlworks=rw.__version__)
+    """The harness's machine description (CPU, cores, memory, load at start, library versions)
+    plus ``versions``."""
+    info = bench_machine_info()
     info.update(versions)
     return info
 

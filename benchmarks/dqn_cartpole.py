@@ -12,49 +12,22 @@ Run: ``python benchmarks/dqn_cartpole.py [--seeds 0 1 2 3 4] [--throughput-seeds
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
-from rlworks.bench import harness
+from rlworks.cli import main as rlworks
 
 ROOT = Path(__file__).resolve().parent.parent
-CASE = "dqn-cartpole"
 
 
-def main() -> None:
-    """Run the case, write the JSON results and the docs section, print the table."""
-    parser = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0],
-        epilog="The protocol is described in `rlworks bench --help`.",
-    )
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4], metavar="SEED")
-    parser.add_argument(
-        "--throughput-seeds",
-        type=int,
-        nargs="*",
-        metavar="SEED",
-        help="seeds that also get a throughput run (default: the first seed)",
-    )
-    parser.add_argument("--no-sb3", action="store_true", help="run rlworks alone")
-    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results"), help="JSON folder")
-    parser.add_argument("--docs", default=str(ROOT / "docs" / "benchmarks.md"), help="docs file")
-    parser.add_argument("--no-docs", action="store_true", help="leave the docs file alone")
-    args = parser.parse_args()
-    report = harness.run_case(
-        harness.get_case(CASE),
-        seeds=args.seeds,
-        throughput_seeds=args.throughput_seeds,
-        use_sb3=not args.no_sb3,
-        progress=lambda line: print(line, file=sys.stderr, flush=True),
-    )
-    results = harness.write_results(report, args.out)
-    print(harness.summary_table(report))
-    print(f"wrote {results}")
-    if not args.no_docs:
-        shown = results.relative_to(ROOT) if results.is_relative_to(ROOT) else results
-        print(f"updated {harness.update_docs(args.docs, report, shown)}")
+def main(argv: list[str]) -> int:
+    """``rlworks bench dqn-cartpole ARGV``, writing under this checkout whatever the working
+    directory (the options, ``--help`` and protocol are the command's)."""
+    paths = ["--out", str(ROOT / "benchmarks" / "results")]
+    if "--no-docs" not in argv:
+        paths += ["--docs", str(ROOT / "docs" / "benchmarks.md")]
+    return rlworks(["bench", "dqn-cartpole", *paths, *argv])
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main(sys.argv[1:]))

@@ -9,11 +9,14 @@ import torch
 
 from rlworks.errors import ConfigError
 
-__all__ = ["OPTIMIZERS", "FlatAdam", "make_optimizer"]
+__all__ = ["DEFAULT_EPS", "OPTIMIZERS", "FlatAdam", "make_optimizer"]
 
 _FUSED_ADAM = getattr(torch, "_fused_adam_", None)
 """torch's fused Adam kernel (what ``torch.optim.Adam(fused=True)`` calls); private, so used only
 where present, with the unfused update as the fallback."""
+
+DEFAULT_EPS = 1e-7
+"""Keras' epsilon for Adam, Nadam and RMSprop, which the chapter ran with (torch's is 1e-8)."""
 
 OPTIMIZERS = ("adam", "nadam", "rmsprop", "sgd")
 """Optimizer names accepted by :func:`make_optimizer`."""
@@ -46,7 +49,7 @@ def make_optimizer(
     """
     if not learning_rate > 0:
         raise ConfigError(f"learning_rate must be > 0, got {learning_rate}")
-    eps = 1e-7 if eps is None else eps
+    eps = DEFAULT_EPS if eps is None else eps
     if name == "adam":
         return torch.optim.Adam(params, lr=learning_rate, eps=eps)
     if name == "nadam":
@@ -74,7 +77,7 @@ class FlatAdam:
         param: The flat parameter; its ``.grad`` holds the gradient when :meth:`step` is called.
         lr: Step size.
         betas: Decay rates of the first and second moment estimates.
-        eps: Added to the denominator (Keras' 1e-7 by default, as :func:`make_optimizer`).
+        eps: Added to the denominator; None is :data:`DEFAULT_EPS`, as for :func:`make_optimizer`.
     """
 
     def __init__(
@@ -82,12 +85,13 @@ class FlatAdam:
         param: torch.Tensor,
         lr: float,
         betas: tuple[float, float] = (0.9, 0.999),
-        eps: float = 1e-7,
+        eps: float | None = None,
     ) -> None:
         if not lr > 0:
             raise ConfigError(f"learning_rate must be > 0, got {lr}")
         self.param = param
-        self.lr, self.betas, self.eps = lr, betas, eps
+        self.lr, self.betas = lr, betas
+        self.eps = DEFAULT_EPS if eps is None else eps
         self.steps = 0
         self.exp_avg = torch.zeros_like(param.data)
         self.exp_avg_sq = torch.zeros_like(param.data)

@@ -67,6 +67,8 @@ class Agent(abc.ABC, Generic[C]):
     config_cls: ClassVar[type[Any]]
     observation_types: ClassVar[tuple[type[gym.Space[Any]], ...]]
     action_types: ClassVar[tuple[type[gym.Space[Any]], ...]]
+    action_space_hint: ClassVar[str] = ""
+    """Appended to the error when an env's action space does not fit (what to use instead)."""
     default_torch_threads: ClassVar[int | None] = None
     """CPU threads torch should use while this algorithm trains, unless the run sets
     ``torch_threads``; None keeps torch's default (one per core)."""
@@ -108,6 +110,7 @@ class Agent(abc.ABC, Generic[C]):
             self.action_space,
             self.observation_types,
             self.action_types,
+            action_hint=self.action_space_hint,
         )
         if config is None:
             config = self.config_cls()

@@ -45,6 +45,7 @@ def require_spaces(
     action_space: gym.Space[Any],
     observation_types: Sequence[type[gym.Space[Any]]],
     action_types: Sequence[type[gym.Space[Any]]],
+    action_hint: str = "",
 ) -> None:
     """Raise a clear error when an algorithm cannot handle an environment's spaces.
 
@@ -55,6 +56,8 @@ def require_spaces(
         action_space: The single (unbatched) action space.
         observation_types: Space classes the algorithm accepts for observations.
         action_types: Space classes the algorithm accepts for actions.
+        action_hint: Appended to the message when the action space does not fit (what to use
+            instead).
 
     Raises:
         SpaceMismatchError: Naming the space that does not fit and the accepted kinds.
@@ -65,7 +68,8 @@ def require_spaces(
     ):
         if not isinstance(space, tuple(types)):
             allowed = " or ".join(t.__name__ for t in types)
+            hint = action_hint if what == "action" else ""
             raise SpaceMismatchError(
                 f"{algo} cannot handle {env_name}: its {what} space is {space_signature(space)}, "
-                f"expected {allowed}"
+                f"expected {allowed}{hint}"
             )

@@ -227,13 +227,13 @@ def train(
         built_in.append(CheckpointCallback(path / "checkpoints", agent, metrics, run_config))
     all_callbacks = [*built_in, *callbacks]
 
-    threads = torch.get_num_threads()
     wanted = config.torch_threads or agent.default_torch_threads
-    blas_limit = contextlib.nullcontext()
+    thread_limits = contextlib.ExitStack()  # undone in the finally clause below
     if wanted is not None:
+        thread_limits.callback(torch.set_num_threads, torch.get_num_threads())
         torch.set_num_threads(wanted)
         # NumPy's BLAS too: idle OpenBLAS threads spin, stealing the cores the env and torch use.
-        blas_limit = threadpool_limits(limits=wanted, user_api="blas")
+        thread_limits.enter_context(threadpool_limits(limits=wanted, user_api="blas"))
     start = time.perf_counter()
     eval_due = Every(config.eval_every, state.step)
     try:
@@ -289,8 +289,7 @@ def train(
             callback.on_train_abort(state)
         raise
     finally:
-        torch.set_num_threads(threads)
-        blas_limit.__exit__(None, None, None)
+        thread_limits.close()
     if path is not None:
         finish_run_dir(path, state, result, target_return=config.target_return)
     return result

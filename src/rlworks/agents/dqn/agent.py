@@ -32,7 +32,7 @@ from rlworks.agents.dqn.config import DQNConfig
 from rlworks.agents.dqn.fast import NumpyTDLearner
 from rlworks.agents.dqn.losses import categorical_loss, categorical_projection, q_targets, td_loss
 from rlworks.buffers import PrioritizedReplayBuffer, ReplayBatch, ReplayBuffer
-from rlworks.errors import ConfigError, NonFiniteError, SpaceMismatchError
+from rlworks.errors import NonFiniteError
 from rlworks.nets import QNetwork, as_float_batch, flat_size, seeded
 from rlworks.nets.flat import FlatParameters
 from rlworks.optim import FlatAdam, make_optimizer
@@ -55,6 +55,11 @@ class DQN(Agent[DQNConfig]):
     config_cls = DQNConfig
     observation_types = (gym.spaces.Box,)
     action_types = (gym.spaces.Discrete,)
+    action_space_hint = (
+        ". DQN picks the action with the largest Q-value, so it needs a finite set of actions: "
+        "use sac or ppo for continuous actions, or discretize the action space "
+        "(rlworks.envs.discretize)"
+    )
     default_torch_threads = 1  # small MLPs: a second thread costs more in hand-offs than it saves
 
     def __init__(
@@ -72,16 +77,7 @@ class DQN(Agent[DQNConfig]):
                 SAC/PPO or discretizing the actions.
             ConfigError: Invalid settings, or a replay buffer larger than the free memory.
         """
-        try:
-            super().__init__(env, config, seed=seed, device=device)
-        except SpaceMismatchError as exc:
-            if "action space" in str(exc):
-                raise SpaceMismatchError(
-                    f"{exc}. DQN picks the action with the largest Q-value, so it needs a finite "
-                    "set of actions: use sac or ppo for continuous actions, or discretize the "
-                    "action space (rlworks.envs.discretize)"
-                ) from None
-            raise
+        super().__init__(env, config, seed=seed, device=device)
         cfg = self.config
         assert isinstance(self.action_space, gym.spaces.Discrete)
         self.n_actions = int(self.action_space.n)
@@ -97,7 +93,7 @@ class DQN(Agent[DQNConfig]):
             else None
         )
         self.optimizer: torch.optim.Optimizer | FlatAdam = (
-            FlatAdam(self.flat.param, cfg.learning_rate, eps=_eps(cfg.optimizer_eps))
+            FlatAdam(self.flat.param, cfg.learning_rate, eps=cfg.optimizer_eps)
             if cfg.optimizer == "adam"
             else make_optimizer(
                 cfg.optimizer,
@@ -406,13 +402,6 @@ def _exploration_schedule(cfg: DQNConfig) -> schedules.Schedule:
     )
     if cfg.exploration_schedule == "polynomial":
         return schedules.polynomial(start, end, duration, cfg.exploration_power)
-    if cfg.exploration_schedule == "exponential":
-        if start < end:
-            raise ConfigError("an exponential exploration schedule decays: initial eps >= final")
-        rate = (end / start) ** (1.0 / duration) if start > 0 else 1.0
-        return schedules.exponential(start, end, rate)
+    if cfg.exploration_schedule == "exponential":  # DQNConfig checked 0 < end <= start
+        return schedules.exponential(start, end, (end / start) ** (1.0 / duration))
     return schedules.linear(start, end, duration)
-
-
-def _eps(value: float | None) -> float:
-    return 1e-7 if value is None else value  # make_optimizer's (Keras') default
