@@ -12,6 +12,7 @@ from rlworks.returns import (
     discount_and_normalize_rewards,
     discount_rewards,
     discounted_returns,
+    gae,
     normalize,
     reward_to_go,
 )
@@ -132,3 +133,58 @@ def test_non_finite_and_scalar_inputs_are_refused() -> None:
     with pytest.raises(ValueError, match="got a scalar"):
         discounted_returns(1.0, 0.9)
     assert discounted_returns(np.zeros((0, 3)), 0.9).shape == (0, 3)
+
+
+# ---------------------------------------------------------------------------------------------
+# Generalized advantage estimation
+
+
+def test_gae_termination_truncation_and_batch_cut() -> None:
+    # One stream of 4 steps, γ = 0.5, λ = 0.5 (γλ = 0.25):
+    #   t0: episode A goes on                 t1: episode A terminates
+    #   t2: episode B is truncated (V(final observation) = 8)
+    #   t3: episode C is cut by the batch end (V(next observation) = 6)
+    rewards = [1.0, 2.0, 3.0, 4.0]
+    values = [10.0, 20.0, 30.0, 40.0]
+    next_values = [99.0, 99.0, 8.0, 6.0]  # 99: never read (t0 goes on, t1 terminated)
+    terminated = [False, True, False, False]
+    truncated = [False, False, True, False]
+    out = gae(rewards, values, next_values, terminated, truncated, gamma=0.5, lam=0.5)
+    # t3: δ = 4 + 0.5 * 6 - 40 = -33;            A3 = -33 (nothing after the batch)
+    # t2: δ = 3 + 0.5 * 8 - 30 = -23;            A2 = -23 (truncation cuts the chain)
+    # t1: δ = 2 + 0.5 * 0 - 20 = -18;            A1 = -18 (termination: no value after it)
+    # t0: δ = 1 + 0.5 * V(s1) - 10 = 1 + 10 - 10 = 1;  A0 = 1 + 0.25 * -18 = -3.5
+    np.testing.assert_allclose(out.advantages, [-3.5, -18.0, -23.0, -33.0])
+    # returns = advantages + values
+    np.testing.assert_allclose(out.returns, [6.5, 2.0, 7.0, 7.0])
+
+
+def test_gae_lambda_one_is_the_discounted_return_minus_the_value() -> None:
+    rng = np.random.default_rng(0)
+    shape = (7, 3)
+    rewards, values, next_values = (rng.normal(size=shape) for _ in range(3))
+    terminated = rng.random(shape) < 0.2
+    truncated = rng.random(shape) < 0.2
+    out = gae(rewards, values, next_values, terminated, truncated, gamma=0.9, lam=1.0)
+    expected = discounted_returns(
+        rewards, 0.9, terminated=terminated, truncated=truncated, next_values=next_values
+    )
+    np.testing.assert_allclose(out.returns, expected)
+    np.testing.assert_allclose(out.advantages, expected - values)
+
+
+def test_gae_lambda_zero_is_the_td_error_and_columns_are_apart() -> None:
+    # Two streams, γ = 0.9, λ = 0: A_t = r_t + γ V(s_{t+1}) - V(s_t), per column.
+    rewards = np.array([[1.0, 0.0], [0.0, 1.0]])
+    values = np.array([[1.0, 2.0], [3.0, 4.0]])
+    next_values = np.array([[0.0, 0.0], [5.0, 6.0]])
+    no = np.zeros((2, 2), bool)
+    out = gae(rewards, values, next_values, no, no, gamma=0.9, lam=0.0)
+    # col 0: 1 + 0.9 * 3 - 1 = 2.7, 0 + 0.9 * 5 - 3 = 1.5
+    # col 1: 0 + 0.9 * 4 - 2 = 1.6, 1 + 0.9 * 6 - 4 = 2.4
+    np.testing.assert_allclose(out.advantages, [[2.7, 1.6], [1.5, 2.4]])
+
+
+def test_gae_checks_shapes() -> None:
+    with pytest.raises(ValueError, match=r"values has shape \(2,\), expected the rewards' \(3,\)"):
+        gae([1, 2, 3], [1, 2], [0, 0, 0], [False] * 3, [False] * 3, 0.9, 0.9)

@@ -24,6 +24,8 @@ algorithms:
   policy search      random-search, genetic, cem
   policy gradients   reinforce
   deep Q-learning    dqn (presets: book, double, dueling, prioritized, rainbow, zoo)
+  actor-critic       a2c, ppo (CartPole-v1, LunarLander-v3, Acrobot-v1, Pendulum-v1 presets)
+  soft actor-critic  sac (continuous actions: Pendulum-v1, LunarLanderContinuous-v3 presets)
   imitation          bc
   tabular            q-learning, sarsa, expected-sarsa, td0
 

@@ -7,6 +7,8 @@ episodes into action advantages. :func:`discount_rewards` and
 :func:`discounted_returns` is the general form for time-major batches from vector environments,
 which keeps ``terminated`` and ``truncated`` apart: a terminated episode's return stops at its last
 reward, a truncated one may be continued with a value estimate of the state it was cut in.
+:func:`gae` is generalized advantage estimation for the actor-critic family (A2C, PPO), on the same
+time-major batches and with the same episode-end rules.
 
 Nothing here mutates its inputs.
 """
@@ -21,11 +23,13 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 __all__ = [
+    "Advantages",
     "Normalized",
     "ZeroSpreadWarning",
     "discount_and_normalize_rewards",
     "discount_rewards",
     "discounted_returns",
+    "gae",
     "normalize",
     "reward_to_go",
 ]
@@ -214,3 +218,93 @@ def discounted_returns(
         returns[t] = r[t] + discount_factor * following
         following = returns[t]
     return returns
+
+
+class Advantages(NamedTuple):
+    """Result of :func:`gae`.
+
+    Attributes:
+        advantages: ``A_t``, same shape as the rewards (float64).
+        returns: ``A_t + V(s_t)``: the targets of the value function (float64).
+    """
+
+    advantages: np.ndarray
+    returns: np.ndarray
+
+
+def gae(
+    rewards: ArrayLike,
+    values: ArrayLike,
+    next_values: ArrayLike,
+    terminated: ArrayLike,
+    truncated: ArrayLike,
+    gamma: float,
+    lam: float,
+) -> Advantages:
+    """Generalized advantage estimation (Schulman et al. 2016, https://arxiv.org/abs/1506.02438).
+
+    Row ``t`` holds one step of ``N`` parallel streams (``[T, N]``; 1-D inputs are one stream).
+    With ``δ_t = r_t + γ · next_t − V(s_t)``, going backwards,
+    ``A_t = δ_t + γλ · A_{t+1}``, where the chain is cut (``A_{t+1} = 0``) at every episode end
+    and after the last row, and ``next_t`` is:
+
+    * ``0`` when the step terminated its episode (no value after a terminal state);
+    * ``next_values[t]`` when the step truncated its episode: the value of its true final
+      observation (the episode would have gone on, so its value is bootstrapped);
+    * ``next_values[T-1]`` on the last row (the batch cut it, not the environment);
+    * ``values[t+1]`` otherwise.
+
+    Only the truncated rows and the last row of ``next_values`` are read. ``λ = 1`` gives the
+    discounted returns of :func:`discounted_returns` minus the values; ``λ = 0`` the one-step
+    TD errors.
+
+    Args:
+        rewards: ``[T]`` or ``[T, N]``.
+        values: ``V(s_t)``, same shape.
+        next_values: Value of each step's next observation, same shape (see above).
+        terminated: Same shape, bool.
+        truncated: Same shape, bool.
+        gamma: Discount factor γ.
+        lam: λ in [0, 1]: 0 is the one-step TD error, 1 the Monte-Carlo advantage.
+
+    Returns:
+        :class:`Advantages`: advantages and returns (advantages + values), float64.
+
+    Raises:
+        ValueError: The arrays' shapes differ, or ``rewards`` is a scalar.
+    """
+    r = np.asarray(rewards, dtype=np.float64)
+    if r.ndim == 0:
+        raise ValueError("rewards must be [T] or [T, N], got a scalar")
+    arrays = {}
+    for name, a, dtype in (
+        ("values", values, np.float64),
+        ("next_values", next_values, np.float64),
+        ("terminated", terminated, bool),
+        ("truncated", truncated, bool),
+    ):
+        arr = np.asarray(a, dtype=dtype)
+        if arr.shape != r.shape:
+            raise ValueError(f"{name} has shape {arr.shape}, expected the rewards' {r.shape}")
+        arrays[name] = arr
+    v, nv = arrays["values"], arrays["next_values"]
+    term = arrays["terminated"]
+    trunc = arrays["truncated"] & ~term
+    advantages = np.empty_like(r)
+    if r.size == 0:
+        return Advantages(advantages, advantages.copy())
+    cont = ~(term | trunc)  # the episode goes on after step t
+    # Value of what follows each step: V(s_{t+1}) inside an episode, V(final obs) on a
+    # truncation, 0 on a termination.
+    following = np.empty_like(r)
+    following[:-1] = v[1:]
+    following[-1] = nv[-1]
+    following = np.where(trunc, nv, following)
+    following[term] = 0.0
+    deltas = r + gamma * following - v  # [T, N]
+    decay = gamma * lam * cont  # [T, N]
+    last = np.zeros(r.shape[1:], dtype=np.float64)
+    for t in range(r.shape[0] - 1, -1, -1):
+        last = deltas[t] + decay[t] * last
+        advantages[t] = last
+    return Advantages(advantages, advantages + v)

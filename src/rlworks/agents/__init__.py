@@ -8,21 +8,28 @@ from typing import Any
 
 import gymnasium as gym
 
+from rlworks.agents.a2c import A2C, A2CConfig
 from rlworks.agents.base import Agent, resolve_device
 from rlworks.agents.dqn import DQN, DQNConfig
 from rlworks.agents.evolution import CEMConfig, CrossEntropyMethod, GeneticAlgorithm, GeneticConfig
 from rlworks.agents.imitation import BehaviorCloning, ImitationConfig
+from rlworks.agents.ppo import PPO, PPOConfig
 from rlworks.agents.reinforce import Reinforce, ReinforceConfig
+from rlworks.agents.sac import SAC, SACConfig
 from rlworks.agents.search import RandomSearch, RandomSearchConfig
 from rlworks.errors import CheckpointError, ConfigError
 from rlworks.tabular.agents import SARSA, TD0, ExpectedSARSA, QLearning, TabularConfig
 from rlworks.training.checkpoint import find_checkpoint, load_checkpoint
 
 __all__ = [
+    "A2C",
     "ALGORITHMS",
     "DQN",
+    "PPO",
+    "SAC",
     "SARSA",
     "TD0",
+    "A2CConfig",
     "Agent",
     "BehaviorCloning",
     "CEMConfig",
@@ -32,11 +39,13 @@ __all__ = [
     "GeneticAlgorithm",
     "GeneticConfig",
     "ImitationConfig",
+    "PPOConfig",
     "QLearning",
     "RandomSearch",
     "RandomSearchConfig",
     "Reinforce",
     "ReinforceConfig",
+    "SACConfig",
     "TabularConfig",
     "get_algorithm",
     "load",
@@ -47,6 +56,9 @@ ALGORITHMS: dict[str, type[Agent[Any]]] = {
     RandomSearch.algo: RandomSearch,
     Reinforce.algo: Reinforce,
     DQN.algo: DQN,
+    PPO.algo: PPO,
+    A2C.algo: A2C,
+    SAC.algo: SAC,
     GeneticAlgorithm.algo: GeneticAlgorithm,
     CrossEntropyMethod.algo: CrossEntropyMethod,
     BehaviorCloning.algo: BehaviorCloning,

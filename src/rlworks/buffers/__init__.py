@@ -1,4 +1,5 @@
-"""Replay buffers: uniform ring-buffer replay with n-step returns, and prioritized replay.
+"""Replay buffers (uniform ring-buffer replay with n-step returns, prioritized replay) and
+on-policy rollout storage.
 
 Shared building blocks: nothing here imports an algorithm. A buffer is a driver observer
 (``buffer(transition)``) and hands agents :class:`ReplayBatch` samples.
@@ -13,12 +14,15 @@ from rlworks.buffers.replay import (
     available_memory_bytes,
     smallest_int_dtype,
 )
+from rlworks.buffers.rollout import RolloutBatch, RolloutBuffer
 
 __all__ = [
     "MinTree",
     "PrioritizedReplayBuffer",
     "ReplayBatch",
     "ReplayBuffer",
+    "RolloutBatch",
+    "RolloutBuffer",
     "SumTree",
     "available_memory_bytes",
     "smallest_int_dtype",

@@ -1,0 +1,388 @@
+"""PPO: proximal policy optimization with a clipped surrogate objective.
+
+Each iteration plays ``n_steps`` steps in each of the vector env's sub-environments with the
+current stochastic policy (the rollout), estimates advantages with GAE (bootstrapping truncated
+episodes from the critic's value of their true final observation), then takes ``n_epochs``
+passes of minibatch gradient steps on the clipped surrogate loss, the value loss and an entropy
+bonus. The clipping keeps each update's new policy close to the one that collected the data,
+so one rollout can be reused for many gradient steps.
+
+The pieces are shared with A2C: :class:`~rlworks.buffers.RolloutBuffer` (storage and GAE),
+:class:`~rlworks.nets.ActorCritic` (separate actor and critic MLPs, NumPy acting),
+:func:`~rlworks.returns.gae`. The update is kept lean for small networks on a CPU: one flat
+parameter vector (:class:`~rlworks.nets.flat.FlatParameters`), one fused Adam step per minibatch
+(:class:`~rlworks.optim.FlatAdam`), tensors made once per rollout.
+
+References: Schulman et al., "Proximal Policy Optimization Algorithms", 2017
+(https://arxiv.org/abs/1707.06347); Schulman et al., "High-Dimensional Continuous Control Using
+Generalized Advantage Estimation", 2016 (https://arxiv.org/abs/1506.02438); Géron, *Hands-On
+Machine Learning*, ch. 18, "Overview of Some Popular RL Algorithms".
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+from rlworks.agents.base import Agent
+from rlworks.buffers import RolloutBatch, RolloutBuffer
+from rlworks.errors import ConfigError, NonFiniteError
+from rlworks.nets import ActorCritic, seeded
+from rlworks.nets.actor_critic import require_bounded_actions
+from rlworks.nets.flat import FlatParameters
+from rlworks.nets.mlp import ACTIVATIONS, Init
+from rlworks.optim import FlatAdam
+from rlworks.training.driver import Driver, Observer
+
+__all__ = ["PPO", "PPOConfig", "ppo_clip_loss", "value_loss"]
+
+
+# ----------------------------------------------------------------------------- config
+@dataclass
+class PPOConfig:
+    """Hyperparameters of PPO. The defaults are Stable-Baselines3's."""
+
+    label = "PPO settings"
+
+    n_steps: int = 2048
+    """Steps played in each sub-environment per rollout (the rollout holds n_steps * n_envs)."""
+    batch_size: int = 64
+    """Minibatch size of the gradient steps; must divide n_steps * n_envs."""
+    n_epochs: int = 10
+    """Passes over the rollout per update."""
+    gamma: float = 0.99
+    """Discount factor."""
+    gae_lambda: float = 0.95
+    """GAE λ: 0 gives one-step TD advantages, 1 Monte-Carlo advantages."""
+    learning_rate: float = 3e-4
+    """Adam step size (its initial value when anneal_lr is set)."""
+    anneal_lr: bool = False
+    """Decay the learning rate linearly to 0 over anneal_steps environment steps."""
+    clip_range: float = 0.2
+    """ε of the clipped surrogate: the probability ratio is kept within [1 - ε, 1 + ε]."""
+    anneal_clip_range: bool = False
+    """Decay clip_range linearly to 0 over anneal_steps environment steps."""
+    anneal_steps: int = 1_000_000
+    """Environment steps over which annealed values fall to 0 (set it to the run's budget, as
+    rl-zoo's ``lin_`` schedules do)."""
+    clip_range_vf: float | None = None
+    """Clip each value prediction to within this distance of its rollout-time value (None:
+    no value clipping). Depends on the scale of the returns."""
+    normalize_advantages: bool = True
+    """Normalize the advantages of each minibatch (mean 0, std 1)."""
+    ent_coef: float = 0.0
+    """Weight of the entropy bonus."""
+    vf_coef: float = 0.5
+    """Weight of the value loss."""
+    max_grad_norm: float | None = 0.5
+    """Clip the global gradient norm to this value (None: no clipping)."""
+    target_kl: float | None = None
+    """Stop the update's epochs early once a minibatch's approximate KL divergence from the
+    rollout's policy exceeds 1.5 * target_kl (None: never)."""
+    actor_hidden_sizes: list[int] = field(default_factory=lambda: [64, 64])
+    """Hidden widths of the policy network."""
+    critic_hidden_sizes: list[int] = field(default_factory=lambda: [64, 64])
+    """Hidden widths of the value network."""
+    activation: str = "tanh"
+    """Hidden activation: relu, elu, tanh, gelu, silu or leaky_relu."""
+    init: Init = "orthogonal"
+    """Weight initialization: orthogonal (gains sqrt(2), 0.01 policy output, 1 value output),
+    glorot or torch."""
+    log_std_init: float = 0.0
+    """Initial log standard deviation of the Gaussian policy (Box actions)."""
+    adam_eps: float = 1e-5
+    """Adam's epsilon."""
+
+    def validate(self) -> None:
+        """Check ranges; raise :class:`ConfigError` naming the key."""
+        for key in ("n_steps", "batch_size", "n_epochs", "anneal_steps"):
+            if getattr(self, key) < 1:
+                raise ConfigError(f"{key} must be >= 1, got {getattr(self, key)}")
+        for key in ("gamma", "gae_lambda"):
+            if not 0.0 <= getattr(self, key) <= 1.0:
+                raise ConfigError(f"{key} must be in [0, 1], got {getattr(self, key)}")
+        for key in ("learning_rate", "clip_range", "adam_eps"):
+            value = getattr(self, key)
+            if not (value > 0 and math.isfinite(value)):
+                raise ConfigError(f"{key} must be a positive number, got {value}")
+        for key in ("ent_coef", "vf_coef"):
+            value = getattr(self, key)
+            if not (value >= 0 and math.isfinite(value)):
+                raise ConfigError(f"{key} must be >= 0, got {value}")
+        for key in ("clip_range_vf", "max_grad_norm", "target_kl"):
+            value = getattr(self, key)
+            if value is not None and not (value > 0 and math.isfinite(value)):
+                raise ConfigError(f"{key} must be > 0 or null, got {value}")
+        for key in ("actor_hidden_sizes", "critic_hidden_sizes"):
+            if any(w < 1 for w in getattr(self, key)):
+                raise ConfigError(f"{key} must hold widths >= 1, got {getattr(self, key)}")
+        if self.activation not in ACTIVATIONS:
+            raise ConfigError(
+                f"activation must be one of {', '.join(ACTIVATIONS)}, got {self.activation!r}"
+            )
+        if self.init not in ("torch", "glorot", "orthogonal"):
+            raise ConfigError(f"init must be torch, glorot or orthogonal, got {self.init!r}")
+
+
+# ----------------------------------------------------------------------------- losses
+def ppo_clip_loss(
+    log_probs: torch.Tensor,
+    old_log_probs: torch.Tensor,
+    advantages: torch.Tensor,
+    clip_range: float,
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """The clipped surrogate loss ``-mean(min(ρ·A, clip(ρ, 1-ε, 1+ε)·A))``, ``ρ = π/π_old``.
+
+    Args:
+        log_probs: ``log π(a | s)`` under the current policy, ``[B]``, with gradient.
+        old_log_probs: ``log π_old(a | s)`` from the rollout, ``[B]``.
+        advantages: ``A``, ``[B]`` (treated as constants).
+        clip_range: ε.
+
+    Returns:
+        The loss and its diagnostics: ``clip_fraction`` (share of ratios outside
+        ``[1-ε, 1+ε]``) and ``approx_kl`` (``mean((ρ - 1) - log ρ)``, an unbiased, non-negative
+        estimate of KL(π_old || π)).
+    """
+    log_ratio = log_probs - old_log_probs  # [B]
+    ratio = log_ratio.exp()  # [B]
+    adv = advantages.detach()
+    unclipped = ratio * adv
+    clipped = ratio.clamp(1.0 - clip_range, 1.0 + clip_range) * adv
+    loss = -torch.minimum(unclipped, clipped).mean()
+    with torch.no_grad():
+        info = {
+            "policy_loss": loss.detach(),
+            "clip_fraction": ((ratio - 1.0).abs() > clip_range).float().mean(),
+            "approx_kl": ((ratio - 1.0) - log_ratio).mean(),
+        }
+    return loss, info
+
+
+def value_loss(
+    values: torch.Tensor,
+    returns: torch.Tensor,
+    old_values: torch.Tensor | None = None,
+    clip_range_vf: float | None = None,
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """Mean squared error between the value predictions and the returns.
+
+    With ``clip_range_vf`` the prediction is first clipped to ``old_values ± clip_range_vf``
+    (Stable-Baselines3's value clipping).
+
+    Args:
+        values: ``V(s)`` with gradient, ``[B]``.
+        returns: Targets, ``[B]``.
+        old_values: ``V_old(s)`` from the rollout, ``[B]``; needed with ``clip_range_vf``.
+        clip_range_vf: Largest change of a prediction from its rollout-time value.
+
+    Returns:
+        The loss and ``{"value_loss": loss}``.
+    """
+    if clip_range_vf is not None:
+        if old_values is None:
+            raise ValueError("value clipping needs old_values")
+        values = old_values + (values - old_values).clamp(-clip_range_vf, clip_range_vf)
+    loss = (returns - values).square().mean()
+    return loss, {"value_loss": loss.detach()}
+
+
+# ----------------------------------------------------------------------------- the agent
+class PPO(Agent[PPOConfig]):
+    """Proximal policy optimization for Discrete and bounded Box actions.
+
+    Example:
+        >>> env = rw.make_env("CartPole-v1", n_envs=8, seed=0)
+        >>> config = PPOConfig(n_steps=32, batch_size=256, n_epochs=20, gae_lambda=0.8,
+        ...                    gamma=0.98, learning_rate=1e-3, anneal_lr=True,
+        ...                    anneal_clip_range=True, anneal_steps=100_000)
+        >>> result = PPO(env, config, seed=0).learn(100_000, target_return=475)
+    """
+
+    algo = "ppo"
+    config_cls = PPOConfig
+    observation_types = (gym.spaces.Box,)
+    action_types = (gym.spaces.Discrete, gym.spaces.Box)
+    default_torch_threads = 1  # small MLPs: a second thread costs more in hand-offs than it saves
+
+    def __init__(
+        self,
+        env: gym.vector.VectorEnv | str,
+        config: PPOConfig | None = None,
+        *,
+        seed: int = 0,
+        device: str = "auto",
+    ) -> None:
+        """See :class:`~rlworks.agents.base.Agent`.
+
+        An agent can be made (or loaded) for any number of environments; training checks that
+        ``batch_size`` divides the rollout size (see :meth:`train_iteration`).
+
+        Raises:
+            SpaceMismatchError: A Box action space with infinite bounds.
+        """
+        super().__init__(env, config, seed=seed, device=device)
+        cfg = self.config
+        n_envs = self.env.num_envs
+        require_bounded_actions(self.action_space, self.algo, self.env_id)
+        with seeded(seed):
+            self.net = ActorCritic(
+                self.observation_space,
+                self.action_space,
+                cfg.actor_hidden_sizes,
+                cfg.critic_hidden_sizes,
+                activation=cfg.activation,
+                init=cfg.init,
+                log_std_init=cfg.log_std_init,
+                env_name=self.env_id,
+            ).to(self.device)
+        self.flat = FlatParameters(self.net)  # one Adam kernel and one norm per step
+        self.optimizer = FlatAdam(self.flat.param, cfg.learning_rate, eps=cfg.adam_eps)
+        self.buffer = RolloutBuffer.from_spaces(
+            self.observation_space, self.action_space, cfg.n_steps, n_envs
+        )
+        self.num_timesteps = 0
+        self.updates = 0
+        self.policy_version: int = 0
+
+    @property
+    def observers(self) -> list[Observer]:
+        """The rollout buffer."""
+        return [self.buffer]
+
+    def act(self, obs: np.ndarray, explore: bool = True) -> np.ndarray:
+        """Sample (and stage for the rollout) while collecting; the mode otherwise. Box
+        actions are clipped to the bounds."""
+        if not explore:
+            return self.net.clip(self.net.mode(obs))
+        actions, log_probs, values = self.net.act(obs, self.rng)
+        self.buffer.stage(actions, log_probs, values)
+        return self.net.clip(actions)
+
+    # ------------------------------------------------------------------ the loop
+    def train_iteration(self, driver: Driver) -> dict[str, float]:
+        """Collect one rollout of ``n_steps`` per sub-environment, then update on it.
+
+        Raises:
+            ConfigError: ``batch_size`` does not divide ``n_steps * n_envs`` (checked before
+                the first step).
+        """
+        cfg = self.config
+        rollout = cfg.n_steps * self.env.num_envs
+        if rollout % cfg.batch_size:
+            raise ConfigError(
+                f"batch_size ({cfg.batch_size}) must divide the rollout size n_steps * n_envs "
+                f"= {cfg.n_steps} * {self.env.num_envs} = {rollout}"
+            )
+        self.num_timesteps += self.buffer.collect(driver)
+        batch = self.buffer.compute_advantages(self.net.predict_values, cfg.gamma, cfg.gae_lambda)
+        return self.update(batch)
+
+    def schedule(self) -> tuple[float, float]:
+        """Learning rate and clip range now (linear annealing over ``anneal_steps``)."""
+        cfg = self.config
+        remaining = max(0.0, 1.0 - self.num_timesteps / cfg.anneal_steps)
+        lr = cfg.learning_rate * (remaining if cfg.anneal_lr else 1.0)
+        clip = cfg.clip_range * (remaining if cfg.anneal_clip_range else 1.0)
+        return lr, clip
+
+    def update(self, batch: RolloutBatch) -> dict[str, float]:
+        """``n_epochs`` passes of minibatch steps on one rollout; returns mean diagnostics."""
+        cfg = self.config
+        lr, clip_range = self.schedule()
+        self.optimizer.lr = lr
+        dev = self.device
+        obs = torch.as_tensor(batch.obs, dtype=torch.float32, device=dev)  # [M, *obs]
+        actions = torch.as_tensor(batch.actions, device=dev)  # [M, *act]
+        old_log_probs = torch.as_tensor(batch.log_probs, device=dev)  # [M]
+        old_values = torch.as_tensor(batch.values, device=dev)  # [M]
+        advantages = torch.as_tensor(batch.advantages, device=dev)  # [M]
+        returns = torch.as_tensor(batch.returns, device=dev)  # [M]
+        m = len(batch.advantages)
+        sums: dict[str, torch.Tensor] = {}
+        grad_norms: list[float] = []
+        stopped_early = False
+        minibatches = 0
+        for _ in range(cfg.n_epochs):
+            order = torch.randperm(m, generator=self.torch_rng).to(dev)
+            for start in range(0, m, cfg.batch_size):
+                idx = order[start : start + cfg.batch_size]  # [B]
+                adv = advantages[idx]
+                if cfg.normalize_advantages and len(idx) > 1:
+                    adv = (adv - adv.mean()) / (adv.std() + 1e-8)
+                log_prob, entropy, value = self.net.evaluate(obs[idx], actions[idx])
+                pg_loss, info = ppo_clip_loss(log_prob, old_log_probs[idx], adv, clip_range)
+                v_loss, v_info = value_loss(value, returns[idx], old_values[idx], cfg.clip_range_vf)
+                entropy_mean = entropy.mean()
+                loss = pg_loss + cfg.vf_coef * v_loss
+                if cfg.ent_coef > 0:
+                    loss = loss - cfg.ent_coef * entropy_mean
+                info.update(v_info, entropy=entropy_mean.detach(), loss=loss.detach())
+                for key, value_ in info.items():
+                    sums[key] = sums[key] + value_ if key in sums else value_
+                minibatches += 1
+                if cfg.target_kl is not None and float(info["approx_kl"]) > 1.5 * cfg.target_kl:
+                    stopped_early = True  # this minibatch's step would move too far
+                    break
+                self._step(loss, grad_norms)
+            if stopped_early:
+                break
+        self.updates += 1
+        self.policy_version += 1
+        diagnostics = {key: float(total) / minibatches for key, total in sums.items()}
+        diagnostics.update(
+            grad_norm=sum(grad_norms) / max(len(grad_norms), 1),
+            gradient_steps=float(len(grad_norms)),
+            stopped_early=float(stopped_early),
+            learning_rate=lr,
+            clip_range=clip_range,
+            explained_variance=_explained_variance(batch.values, batch.returns),
+            updates=float(self.updates),
+        )
+        if self.net.head == "gaussian":
+            diagnostics["std"] = float(self.net.log_std.detach().exp().mean())
+        return diagnostics
+
+    def _step(self, loss: torch.Tensor, grad_norms: list[float]) -> None:
+        """Backward pass, gradient clipping and one Adam step on the flat parameters."""
+        self.flat.zero_grad()
+        loss.backward()  # type: ignore[no-untyped-call]
+        norm = self.flat.clip_grad_norm(self.config.max_grad_norm)
+        if not math.isfinite(norm):
+            raise NonFiniteError(
+                f"non-finite PPO gradient (norm {norm}, loss {float(loss)}) in update "
+                f"{self.updates + 1}, after {self.num_timesteps} env steps"
+            )
+        self.optimizer.step()
+        grad_norms.append(norm)
+
+    # ------------------------------------------------------------------ checkpoints
+    def _state(self) -> dict[str, Any]:
+        return {
+            "net": self.net.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "num_timesteps": self.num_timesteps,
+            "updates": self.updates,
+            "policy_version": self.policy_version,
+        }
+
+    def _load_state(self, state: dict[str, Any]) -> None:
+        self.net.load_state_dict(state["net"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.num_timesteps = int(state["num_timesteps"])
+        self.updates = int(state["updates"])
+        self.policy_version = int(state["policy_version"])
+
+
+def _explained_variance(predicted: np.ndarray, target: np.ndarray) -> float:
+    """``1 - Var(target - predicted) / Var(target)``: 1 for a perfect critic, 0 for a constant
+    one; 0 when the targets do not vary."""
+    variance = float(np.var(target))
+    if variance == 0.0:
+        return 0.0
+    return 1.0 - float(np.var(target - predicted)) / variance

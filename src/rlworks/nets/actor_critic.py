@@ -1,0 +1,242 @@
+"""Actor-critic networks: a policy (actor) MLP and a separate state-value (critic) MLP.
+
+The actor-critic family (A2C, PPO) needs, for a batch of observations, an action drawn from the
+policy with its log-probability and the critic's value estimate while acting, and the
+log-probabilities, entropies and values of stored actions while learning. The actor and the
+critic are separate MLPs (no shared body), orthogonally initialized with gain ``sqrt(2)`` on the
+hidden layers, 0.01 on the policy output (a near-uniform initial policy) and 1 on the value
+output, as in Stable-Baselines3's defaults.
+
+Heads:
+
+* ``categorical`` for ``Discrete(n)`` actions: softmax over ``n`` logits;
+* ``gaussian`` for ``Box`` actions: a diagonal Gaussian whose mean is the actor's output and
+  whose log standard deviation is a learned state-independent vector.
+
+Acting runs in NumPy (:class:`~rlworks.nets.mlp.NumpyForward`) when the networks are CPU float32
+MLPs: for a few observations torch's per-call overhead costs more than the arithmetic. Sampled
+actions are returned as drawn; clipping Gaussian actions to the Box bounds is the caller's job
+(the log-probability is that of the action drawn).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import gymnasium as gym
+import numpy as np
+import torch
+from torch import nn
+
+from rlworks.envs.spaces import space_signature
+from rlworks.errors import SpaceMismatchError
+from rlworks.nets.mlp import Init, NumpyForward, as_float_batch, flat_size, mlp
+
+__all__ = ["ActorCritic", "require_bounded_actions"]
+
+_HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
+
+
+def require_bounded_actions(action_space: gym.Space[Any], algo: str, env_name: str) -> None:
+    """Refuse Box action spaces with an infinite bound: Gaussian actions are clipped to the
+    bounds when the environment is stepped, which needs finite ones.
+
+    Raises:
+        SpaceMismatchError: Naming the env, its bounds and what to do.
+    """
+    if isinstance(action_space, gym.spaces.Box) and not (
+        np.isfinite(action_space.low).all() and np.isfinite(action_space.high).all()
+    ):
+        raise SpaceMismatchError(
+            f"{algo} clips its Gaussian actions to the action bounds, but {env_name} has "
+            f"unbounded actions (low={action_space.low.tolist()}, "
+            f"high={action_space.high.tolist()}); wrap the environment so that its Box action "
+            "space has finite low and high bounds"
+        )
+
+
+class ActorCritic(nn.Module):
+    """Separate MLP actor and critic for Box observations and Discrete or Box actions.
+
+    Example:
+        >>> env = rlworks.make_env("CartPole-v1", n_envs=8, seed=0)
+        >>> net = ActorCritic(env.single_observation_space, env.single_action_space)
+        >>> obs, _ = env.reset()
+        >>> actions, log_probs, values = net.act(obs, np.random.default_rng(0))  # [8] each
+        >>> log_prob, entropy, value = net.evaluate(torch.as_tensor(obs),
+        ...                                         torch.as_tensor(actions))
+    """
+
+    def __init__(
+        self,
+        observation_space: gym.Space[Any],
+        action_space: gym.Space[Any],
+        actor_hidden_sizes: Sequence[int] = (64, 64),
+        critic_hidden_sizes: Sequence[int] = (64, 64),
+        *,
+        activation: str = "tanh",
+        init: Init = "orthogonal",
+        log_std_init: float = 0.0,
+        env_name: str = "the environment",
+    ) -> None:
+        """Build both networks.
+
+        Args:
+            observation_space: Single observation space (Box).
+            action_space: Single action space (Discrete or Box).
+            actor_hidden_sizes: Hidden widths of the policy network.
+            critic_hidden_sizes: Hidden widths of the value network.
+            activation: Hidden activation (see :data:`rlworks.nets.mlp.ACTIVATIONS`).
+            init: Weight initialization; ``orthogonal`` uses the gains described above.
+            log_std_init: Initial log standard deviation of the Gaussian head.
+            env_name: Environment name for error messages.
+
+        Raises:
+            SpaceMismatchError: Observations that are not a Box, or actions that are neither
+                Discrete nor Box.
+        """
+        super().__init__()
+        if not isinstance(observation_space, gym.spaces.Box):
+            raise SpaceMismatchError(
+                f"actor-critic networks read Box observations; {env_name} has observations "
+                f"{space_signature(observation_space)}"
+            )
+        self.obs_dim = flat_size(observation_space.shape)
+        self.head: Literal["categorical", "gaussian"]
+        if isinstance(action_space, gym.spaces.Discrete):
+            self.head = "categorical"
+            self.action_start = int(action_space.start)
+            self.action_shape: tuple[int, ...] = ()
+            out = int(action_space.n)
+        elif isinstance(action_space, gym.spaces.Box):
+            self.head = "gaussian"
+            self.action_start = 0
+            self.action_shape = tuple(action_space.shape)
+            out = flat_size(action_space.shape)
+        else:
+            raise SpaceMismatchError(
+                f"actor-critic networks need Discrete or Box actions; {env_name} has actions "
+                f"{space_signature(action_space)}"
+            )
+        self.n_outputs = out
+        self.actor = mlp(
+            self.obs_dim, actor_hidden_sizes, out, activation=activation, init=init,
+            output_gain=0.01,
+        )  # fmt: skip
+        self.critic = mlp(
+            self.obs_dim, critic_hidden_sizes, 1, activation=activation, init=init,
+            output_gain=1.0,
+        )  # fmt: skip
+        if self.head == "gaussian":
+            self.log_std = nn.Parameter(torch.full((out,), float(log_std_init)))
+            assert isinstance(action_space, gym.spaces.Box)
+            self._low = np.asarray(action_space.low, dtype=np.float32)
+            self._high = np.asarray(action_space.high, dtype=np.float32)
+        self._actor_np: NumpyForward | None = None
+        self._critic_np: NumpyForward | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle without the NumPy acting views (rebuilt on the next call)."""
+        state = dict(self.__dict__)
+        state["_actor_np"] = state["_critic_np"] = None
+        return state
+
+    @property
+    def device(self) -> torch.device:
+        """Where the parameters live."""
+        return next(self.parameters()).device
+
+    # ------------------------------------------------------------------ NumPy acting
+    def _run(self, which: Literal["actor", "critic"], obs: np.ndarray) -> np.ndarray:
+        """``actor(obs)`` or ``critic(obs)`` without gradient, in NumPy when possible."""
+        if self._actor_np is None or self._critic_np is None:
+            self._actor_np, self._critic_np = NumpyForward(self.actor), NumpyForward(self.critic)
+        fwd = self._actor_np if which == "actor" else self._critic_np
+        flat = np.asarray(obs, dtype=np.float32).reshape(len(obs), -1)  # [N, D]
+        out = fwd(flat)
+        if out is not None:
+            return out
+        body = self.actor if which == "actor" else self.critic
+        with torch.inference_mode():
+            result: np.ndarray = body(as_float_batch(flat, self.device)).cpu().numpy()
+        return result
+
+    def predict_values(self, obs: np.ndarray) -> np.ndarray:
+        """``V(s)`` of NumPy observations ``[N, *obs_shape]`` → ``[N]`` float32."""
+        values: np.ndarray = self._run("critic", obs)[:, 0]
+        return values
+
+    def act(
+        self, obs: np.ndarray, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Sample one action per observation with ``rng``.
+
+        Returns:
+            ``(actions, log_probs, values)``: actions ``[N]`` int64 (categorical) or
+            ``[N, *action_shape]`` float32 (gaussian, unclipped), ``log π(a | s)`` ``[N]``
+            float32 and ``V(s)`` ``[N]`` float32.
+        """
+        out = self._run("actor", obs).astype(np.float64)  # [N, out]
+        n = out.shape[0]
+        if self.head == "categorical":
+            # Gumbel-max: argmax(logits + Gumbel noise) is a draw from softmax(logits).
+            gumbel = -np.log(-np.log(rng.random(out.shape)))  # [N, A]
+            index = (out + gumbel).argmax(axis=1)  # [N]
+            top = out.max(axis=1)  # [N]
+            log_norm = top + np.log(np.exp(out - top[:, None]).sum(axis=1))  # [N] logsumexp
+            log_probs = out[np.arange(n), index] - log_norm
+            actions: np.ndarray = index + self.action_start
+        else:
+            log_std = self.log_std.detach().cpu().numpy().astype(np.float64)  # [A]
+            noise = rng.standard_normal(out.shape)  # [N, A]
+            actions = (out + np.exp(log_std) * noise).astype(np.float32)
+            actions = actions.reshape(n, *self.action_shape)
+            log_probs = -0.5 * (noise * noise).sum(axis=1) - (log_std + _HALF_LOG_2PI).sum()
+        return actions, log_probs.astype(np.float32), self.predict_values(obs)
+
+    def mode(self, obs: np.ndarray) -> np.ndarray:
+        """The most likely action per observation (the Gaussian mean, unclipped)."""
+        out = self._run("actor", obs)  # [N, out]
+        if self.head == "gaussian":
+            return out.astype(np.float32).reshape(out.shape[0], *self.action_shape)
+        actions: np.ndarray = out.argmax(axis=1).astype(np.int64) + self.action_start
+        return actions
+
+    def clip(self, actions: np.ndarray) -> np.ndarray:
+        """Actions as the environment should receive them: Gaussian actions clipped to the Box
+        bounds, discrete actions unchanged."""
+        if self.head == "gaussian":
+            clipped: np.ndarray = np.clip(actions, self._low, self._high)
+            return clipped
+        return actions
+
+    # ------------------------------------------------------------------ learning
+    def evaluate(
+        self, obs: torch.Tensor, actions: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Log-probabilities and entropies of stored actions and the values, with gradient.
+
+        Args:
+            obs: ``[B, *obs_shape]`` float32.
+            actions: ``[B]`` integer (categorical) or ``[B, *action_shape]`` (gaussian).
+
+        Returns:
+            ``(log π(a | s) [B], entropy of π(· | s) [B], V(s) [B])``.
+        """
+        x = obs.reshape(obs.shape[0], -1)  # [B, D]
+        out = self.actor(x)  # [B, out]
+        if self.head == "categorical":
+            log_p = out.log_softmax(dim=-1)  # [B, A]
+            index = (actions.reshape(-1, 1) - self.action_start).long()  # [B, 1]
+            log_prob = log_p.gather(1, index).squeeze(1)  # [B]
+            entropy = -(log_p.exp() * log_p).sum(dim=-1)  # [B]
+        else:
+            a = actions.reshape(actions.shape[0], -1)  # [B, A]
+            z = (a - out) * torch.exp(-self.log_std)  # [B, A]
+            log_norm = self.log_std.sum() + self.n_outputs * _HALF_LOG_2PI
+            log_prob = -0.5 * (z * z).sum(dim=-1) - log_norm  # [B]
+            entropy = (log_norm + 0.5 * self.n_outputs).expand(out.shape[0])  # [B]
+        value = self.critic(x).squeeze(-1)  # [B]
+        return log_prob, entropy, value
