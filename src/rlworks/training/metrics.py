@@ -133,8 +133,12 @@ class _EpisodeWindow(Metric):
             self._length = np.concatenate(
                 [self._length, np.zeros(size - self._length.size, dtype=np.int64)]
             )
-        self._return[ids] += transition.reward
-        self._length[ids] += 1
+        if ids.size == self._return.size:  # every sub-environment (ids are sorted, unique)
+            self._return += transition.reward
+            self._length += 1
+        else:
+            self._return[ids] += transition.reward
+            self._length[ids] += 1
         done = transition.done
         if done.any():
             ended = ids[done]
@@ -198,7 +202,10 @@ class EpisodeProgress:
     def __call__(self, transition: Transition) -> None:
         """Count one batch of transitions."""
         self.steps += transition.batch_size
-        self._returns[transition.env_ids] += transition.reward
+        if transition.env_ids.size == self._returns.size:  # every sub-environment
+            self._returns += transition.reward
+        else:
+            self._returns[transition.env_ids] += transition.reward
         done = transition.done
         if done.any():
             ended = transition.env_ids[done]

@@ -155,6 +155,13 @@ class DQN(Agent[DQNConfig]):
         """ε-greedy actions while collecting (with the noisy network's current noise when
         ``noisy``); greedy ones otherwise (the best-episode weights with ``keep_best``)."""
         n = len(obs)
+        if n == 1 and explore:  # one env: the same draws as below, without the masks
+            eps = self.epsilon
+            if eps > 0 and self.rng.random() < eps:
+                return np.array([self.rng.integers(0, self.n_actions)])
+            if self._numpy_learner is not None:
+                return self._numpy_learner.greedy_action(obs)
+            return self._greedy(self.q_net, obs, noisy=self.config.noisy)
         actions = np.empty(n, dtype=np.int64)
         random_rows = np.zeros(n, dtype=bool)
         if explore:
@@ -235,13 +242,58 @@ class DQN(Agent[DQNConfig]):
             if not cfg.prioritized:  # every batch of the phase in one uniform draw
                 slots = self.rng.integers(0, len(self.buffer), size * n_steps)
                 whole = self.buffer.gather(slots)
+        if whole is not None and self._numpy_learner is not None:
+            losses, q_means, grad_norm = self._numpy_phase(whole, size, n_steps)
+        else:
+            losses, q_means, grad_norm = self._torch_phase(whole, size, n_steps)
+        self.policy_version += 1
+        return {
+            "loss": float(np.mean(losses)),
+            "q_mean": float(np.mean(q_means)),
+            "grad_norm": grad_norm,
+            "gradient_steps": float(self.gradient_steps),
+        }
+
+    def _numpy_phase(
+        self, whole: ReplayBatch, size: int, n_steps: int
+    ) -> tuple[list[float], list[float], float]:
+        """``n_steps`` gradient steps of the NumPy learner on consecutive slices of ``whole``."""
+        cfg = self.config
+        learner = self._numpy_learner
+        assert learner is not None
+        obs = np.ascontiguousarray(whole.obs, np.float32).reshape(len(whole.rewards), -1)
         # Fixed targets do not change during a phase: value every next state in one pass.
-        phase_targets = None
-        if whole is not None and self._numpy_learner is not None and not cfg.double:
-            phase_targets = self._numpy_targets(whole)
-        losses = np.zeros(n_steps)
-        q_means = np.zeros(n_steps)
-        grad_norm = 0.0
+        targets = None if cfg.double else self._numpy_targets(whole)
+        weights = whole.weights if cfg.prioritized else None
+        losses, q_means, grad_norm = [], [], 0.0
+        for i in range(n_steps):
+            rows = slice(i * size, (i + 1) * size)
+            step_targets = (
+                targets[rows]
+                if targets is not None
+                else self._numpy_targets(ReplayBatch(*(field[rows] for field in whole)))
+            )
+            loss, td_errors, q_mean = learner.loss_and_grad(
+                obs[rows],
+                whole.actions[rows],
+                step_targets,
+                None if weights is None else weights[rows],
+                cfg.loss,
+                cfg.huber_delta,
+            )
+            grad_norm = self._step_optimizer(loss)
+            losses.append(loss)
+            q_means.append(q_mean)
+            if cfg.prioritized:
+                self._update_priorities(whole.indices[rows], td_errors)
+        return losses, q_means, grad_norm
+
+    def _torch_phase(
+        self, whole: ReplayBatch | None, size: int, n_steps: int
+    ) -> tuple[list[float], list[float], float]:
+        """``n_steps`` autograd gradient steps, on slices of ``whole`` or prioritized samples."""
+        cfg = self.config
+        losses, q_means, grad_norm = [], [], 0.0
         for i in range(n_steps):
             rows = slice(i * size, (i + 1) * size)
             sample = (
@@ -249,42 +301,33 @@ class DQN(Agent[DQNConfig]):
                 if whole is not None
                 else self._sample_prioritized()
             )
-            if self._numpy_learner is not None:
-                if phase_targets is not None:
-                    targets = phase_targets[rows]
-                else:
-                    targets = self._numpy_targets(sample)
-                losses[i], td_errors, q_means[i] = self._numpy_learner.loss_and_grad(
-                    np.ascontiguousarray(sample.obs, np.float32).reshape(len(sample.rewards), -1),
-                    sample.actions,
-                    targets,
-                    sample.weights if cfg.prioritized else None,
-                    cfg.loss,
-                    cfg.huber_delta,
-                )
-            else:
-                loss, info = self._loss(sample)
-                self.flat.zero_grad()
-                loss.backward()  # type: ignore[no-untyped-call]
-                losses[i], q_means[i] = float(loss.detach()), float(info["q_mean"])
-                td_errors = info["td_errors"].cpu().numpy()
-            # A NaN stops the run before it reaches the weights (or any checkpoint).
-            self._check_finite(losses[i : i + 1], "loss")
-            grad_norm = self.flat.clip_grad_norm(cfg.max_grad_norm)
-            self.optimizer.step()
-            self.gradient_steps += 1
+            loss, info = self._loss(sample)
+            self.flat.zero_grad()
+            loss.backward()  # type: ignore[no-untyped-call]
+            losses.append(float(loss.detach()))
+            q_means.append(float(info["q_mean"]))
+            grad_norm = self._step_optimizer(losses[-1])
             if cfg.prioritized:
-                errors = np.abs(td_errors)
-                self._check_finite(errors, "TD error")
-                assert isinstance(self.buffer, PrioritizedReplayBuffer)
-                self.buffer.update_priorities(sample.indices, errors, eps=cfg.priority_eps)
-        self.policy_version += 1
-        return {
-            "loss": float(losses.mean()),
-            "q_mean": float(q_means.mean()),
-            "grad_norm": grad_norm,
-            "gradient_steps": float(self.gradient_steps),
-        }
+                self._update_priorities(sample.indices, info["td_errors"].cpu().numpy())
+        return losses, q_means, grad_norm
+
+    def _step_optimizer(self, loss: float) -> float:
+        """Clip the gradient and step, unless the loss or the gradient is not finite: a NaN
+        stops the run before it reaches the weights (or any checkpoint). Returns the norm."""
+        grad_norm = self.flat.clip_grad_norm(self.config.max_grad_norm)
+        if not math.isfinite(loss):
+            raise self._non_finite("loss")
+        if not math.isfinite(grad_norm):
+            raise self._non_finite("gradient")
+        self.optimizer.step()
+        self.gradient_steps += 1
+        return grad_norm
+
+    def _update_priorities(self, indices: np.ndarray, td_errors: np.ndarray) -> None:
+        errors = np.abs(td_errors)
+        self._check_finite(errors, "TD error")
+        assert isinstance(self.buffer, PrioritizedReplayBuffer)
+        self.buffer.update_priorities(indices, errors, eps=self.config.priority_eps)
 
     def _numpy_targets(self, batch: ReplayBatch) -> np.ndarray:
         """TD targets ``[B]`` of a batch, with the networks run in NumPy."""
@@ -361,10 +404,13 @@ class DQN(Agent[DQNConfig]):
 
     def _check_finite(self, values: np.ndarray, what: str) -> None:
         if not np.isfinite(values).all():
-            raise NonFiniteError(
-                f"non-finite DQN {what} at gradient step {self.gradient_steps + 1} "
-                f"(env step {self.progress.steps}); the run stops before writing a checkpoint"
-            )
+            raise self._non_finite(what)
+
+    def _non_finite(self, what: str) -> NonFiniteError:
+        return NonFiniteError(
+            f"non-finite DQN {what} at gradient step {self.gradient_steps + 1} "
+            f"(env step {self.progress.steps}); the run stops before writing a checkpoint"
+        )
 
     # ------------------------------------------------------------------ checkpoints
     def _state(self) -> dict[str, Any]:

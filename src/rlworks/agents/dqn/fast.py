@@ -1,13 +1,17 @@
-"""The TD-loss gradient of a plain MLP Q-network, computed by hand in NumPy.
+"""The TD-loss gradient of a plain MLP Q-network, computed by hand.
 
 For the small fully connected Q-networks of classic-control tasks a gradient step is a few
 64×256×256 matrix products; in PyTorch the autograd graph, the dispatcher and the per-tensor
 optimizer loop cost more than the products themselves. This learner runs the forward pass, the
 TD loss of :func:`~rlworks.agents.dqn.losses.td_loss` (Huber or squared, with importance
-weights) and the backward pass as preallocated NumPy calls, writing the gradient into the flat
-gradient buffer of :class:`~rlworks.nets.flat.FlatParameters`; the optimizer step itself stays a
-torch optimizer on the flat parameter. ``tests/agents/test_dqn.py`` checks that it produces the
-gradients autograd does.
+weights) and the backward pass as single kernels on preallocated memory (torch's for the
+matrix products and the activations, NumPy's for the per-sample loss), writing the gradient into
+the flat gradient buffer of :class:`~rlworks.nets.flat.FlatParameters`; the optimizer step
+itself stays with the agent. At these sizes a step costs its three large matrix products plus
+roughly as much again in per-call overhead, so the code counts calls: a bias add fused into the
+product (``addmm``), in-place activations and their derivatives, the Huber loss and its
+derivative from one ``min(|d|, delta)``. ``tests/agents/test_dqn.py`` checks that it produces
+the gradients autograd does.
 
 Used only where it applies: a CPU float32 :class:`~rlworks.nets.QNetwork` without dueling, noisy
 or distributional parts, with relu or tanh hidden layers; everything else takes the autograd path.
@@ -26,6 +30,10 @@ from rlworks.nets import QNetwork
 __all__ = ["NumpyTDLearner"]
 
 _ACTIVATIONS = (nn.ReLU, nn.Tanh)
+_TORCH_MM_MIN = 32  # weight gradients with both sides at least this wide go through torch.mm
+# In-place activation derivatives (one kernel each, writing over the upstream gradient).
+_relu_backward = torch.ops.aten.threshold_backward.grad_input
+_tanh_backward = torch.ops.aten.tanh_backward.grad_input
 
 
 class NumpyTDLearner:
@@ -53,19 +61,43 @@ class NumpyTDLearner:
         linears.append(net.head)  # type: ignore[arg-type]
         self._relu = isinstance(net.body[1], nn.ReLU)
         self._weights = [m.weight.detach().numpy() for m in linears]  # [out, in] views
-        self._biases = [m.bias.detach().numpy() for m in linears]
+        self._weights_t = [m.weight.detach() for m in linears]  # the same memory, as tensors
+        self._biases_t = [m.bias.detach() for m in linears]
         grads = [(m.weight.grad, m.bias.grad) for m in linears]
         if any(w is None or b is None for w, b in grads):
             raise ValueError("the network's parameters need .grad views (FlatParameters)")
         self._weight_grads_t: list[torch.Tensor] = [w for w, _ in grads]  # type: ignore[misc]
-        self._bias_grads = [b.numpy() for _, b in grads]  # type: ignore[union-attr]
+        self._weight_grads = [w.numpy() for w in self._weight_grads_t]
+        self._bias_grads: list[torch.Tensor] = [b for _, b in grads]  # type: ignore[misc]
+        self._biases = [m.bias.detach().numpy() for m in linears]
+        self._row = [np.empty((1, w.shape[0]), np.float32) for w in self._weights]
         self._allocate(batch_size)
 
+    def greedy_action(self, obs: np.ndarray) -> np.ndarray:
+        """The greedy action ``[1]`` for one observation ``[1, D]`` (acting in a single env),
+        through preallocated rows: the three small products and nothing else."""
+        x = np.asarray(obs, np.float32).reshape(1, -1)
+        last = len(self._weights) - 1
+        for i, (w, b) in enumerate(zip(self._weights, self._biases, strict=True)):
+            out = self._row[i]
+            np.matmul(x, w.T, out=out)  # [1, out]
+            np.add(out, b, out=out)
+            if i < last:
+                if self._relu:
+                    np.maximum(out, 0.0, out=out)
+                else:
+                    np.tanh(out, out=out)
+            x = out
+        greedy: np.ndarray = x.argmax(axis=1)
+        return greedy
+
     def _allocate(self, batch_size: int) -> None:
+        self._batch = batch_size
         self._rows = np.arange(batch_size)
-        self._activations = [np.empty((batch_size, w.shape[0]), np.float32) for w in self._weights]
-        self._upstream = [np.empty((batch_size, w.shape[1]), np.float32) for w in self._weights]
-        self._dq = np.zeros((batch_size, self._weights[-1].shape[0]), np.float32)
+        self._uniform = np.full(batch_size, 1.0 / batch_size, np.float32)  # scale of a plain mean
+        self._activations = [torch.empty(batch_size, w.shape[0]) for w in self._weights]
+        self._upstream = [torch.empty(batch_size, w.shape[1]) for w in self._weights]
+        self._dq = torch.zeros(batch_size, self._weights[-1].shape[0])
 
     def loss_and_grad(
         self,
@@ -79,7 +111,7 @@ class NumpyTDLearner:
         """Write ``d td_loss / d params`` into the gradient views.
 
         Args:
-            obs: ``[B, D]`` float32 observations.
+            obs: ``[B, D]`` float32 observations (C-contiguous).
             actions: ``[B]`` actions taken.
             targets: ``[B]`` TD targets (constants).
             weights: ``[B]`` importance weights or None.
@@ -90,48 +122,51 @@ class NumpyTDLearner:
             ``(loss, td_errors [B] = target - Q, mean Q of the actions taken)``.
         """
         n = len(actions)
-        if n > len(self._rows):  # a larger batch than configured (update(batch) by hand)
+        if n != self._batch:  # another batch size than configured (update(batch) by hand)
             self._allocate(n)
-        rows = self._rows[:n]
-        acts = [a[:n] for a in self._activations]
-        x = obs
-        for i, (w, b) in enumerate(zip(self._weights, self._biases, strict=True)):
-            out = acts[i]
-            np.matmul(x, w.T, out=out)  # [B, out]
-            np.add(out, b, out=out)
-            if i < len(self._weights) - 1:
-                if self._relu:
-                    np.maximum(out, 0.0, out=out)
-                else:
-                    np.tanh(out, out=out)
-            x = out
-        q_taken = x[rows, actions]  # [B]
+        rows, acts, last = self._rows, self._activations, len(self._weights) - 1
+        # Each call below is one kernel on preallocated memory: at these sizes the number of
+        # Python-level operations, not the arithmetic, is what a step costs beyond its 3 GEMMs.
+        x = torch.from_numpy(obs)  # [B, D]
+        for i, (w, b) in enumerate(zip(self._weights_t, self._biases_t, strict=True)):
+            torch.addmm(b, x, w.T, out=acts[i])  # [B, out] = x W^T + b
+            if i < last:
+                (torch.relu_ if self._relu else torch.tanh_)(acts[i])
+            x = acts[i]
+        q_taken = x.numpy()[rows, actions]  # [B]
         diff = q_taken - targets  # [B] = Q - target
-        scale = np.ones(n, np.float32) / n if weights is None else weights.astype(np.float32) / n
+        scale = weights / np.float32(n) if weights is not None else self._uniform
         if kind == "huber":
-            small = np.abs(diff) <= delta
-            per_sample = np.where(small, 0.5 * diff * diff, delta * (np.abs(diff) - 0.5 * delta))
-            dloss = np.clip(diff, -delta, delta) * scale  # [B]
+            magnitude = np.abs(diff)
+            c = np.minimum(magnitude, delta)  # |d| up to delta, then delta
+            # 0.5 d² where |d| <= delta and delta (|d| - delta/2) above: both are c (|d| - c/2);
+            # the derivative is d clipped to [-delta, delta]: c with the sign of d.
+            loss = float(np.dot(c * (magnitude - 0.5 * c), scale))
+            dloss = np.copysign(c, diff) * scale  # [B]
         else:
-            per_sample = diff * diff
+            loss = float(np.dot(diff * diff, scale))
             dloss = 2.0 * diff * scale
-        loss = float(np.dot(per_sample, scale))
-        dq = self._dq[:n]
+        dq = self._dq.numpy()
         dq.fill(0.0)
         dq[rows, actions] = dloss  # [B, A]
-        grad = dq
-        for i in range(len(self._weights) - 1, -1, -1):
-            below = acts[i - 1] if i > 0 else obs
-            # dW = grad.T @ below: MKL (torch) runs this transposed product about twice as fast
-            # as OpenBLAS here; both read and write the same memory.
-            torch.mm(torch.from_numpy(grad).T, torch.from_numpy(below), out=self._weight_grads_t[i])
-            np.sum(grad, axis=0, out=self._bias_grads[i])
+        grad = self._dq
+        for i in range(last, -1, -1):
+            below = acts[i - 1] if i > 0 else torch.from_numpy(obs)
+            self._weight_grad(i, grad, below)  # dW = grad^T below
+            torch.sum(grad, 0, out=self._bias_grads[i])  # db
             if i == 0:
                 break
-            upstream = np.matmul(grad, self._weights[i], out=self._upstream[i][:n])  # [B, in]
-            if self._relu:
-                upstream *= below > 0
-            else:
-                upstream *= 1.0 - below * below
+            upstream = torch.mm(grad, self._weights_t[i], out=self._upstream[i])  # [B, in]
+            if self._relu:  # zero where the unit was off (its output is exactly 0)
+                _relu_backward(upstream, below, 0.0, grad_input=upstream)
+            else:  # tanh' = 1 - tanh²
+                _tanh_backward(upstream, below, grad_input=upstream)
             grad = upstream
-        return loss, -diff, float(q_taken.mean())
+        return loss, -diff, float(q_taken.sum()) / n
+
+    def _weight_grad(self, i: int, grad: torch.Tensor, below: torch.Tensor) -> None:
+        out = self._weight_grads_t[i]
+        if min(out.shape) >= _TORCH_MM_MIN:  # MKL is faster on the large transposed product
+            torch.mm(grad.T, below, out=out)
+        else:  # and OpenBLAS on the thin ones (torch.mm took 34 µs for 256x64 @ 64x4, NumPy 9)
+            np.matmul(grad.numpy().T, below.numpy(), out=self._weight_grads[i])
