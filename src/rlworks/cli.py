@@ -25,6 +25,7 @@ algorithms:
   policy gradients   reinforce
   deep Q-learning    dqn (presets: book, double, dueling, prioritized, rainbow, zoo)
   actor-critic       a2c, ppo (CartPole-v1, LunarLander-v3, Acrobot-v1, Pendulum-v1 presets)
+  asynchronous       a3c (worker processes; --n-envs is per worker; CartPole-v1 preset)
   soft actor-critic  sac (continuous actions: Pendulum-v1, LunarLanderContinuous-v3 presets)
   imitation          bc
   tabular            q-learning, sarsa, expected-sarsa, td0

@@ -14,6 +14,7 @@ import torch
 import rlworks as rw
 from rlworks.agents import PPO, PPOConfig
 from rlworks.agents.ppo import ppo_clip_loss, value_loss
+from rlworks.buffers import RolloutBatch
 from rlworks.config import config_from_dict
 from rlworks.errors import ConfigError, SpaceMismatchError
 
@@ -103,6 +104,145 @@ def test_unbounded_actions_are_refused_naming_the_bounds() -> None:
     env = rw.make_env("Pendulum-v1", n_envs=1, wrappers=[_Unbounded])
     with pytest.raises(SpaceMismatchError, match=r"unbounded actions \(low=\[-inf\], high=\[inf"):
         PPO(env)
+
+
+# ---------------------------------------------------------------------------------------------
+# The hand-written gradient (ppo_fast.NumpyPPOLearner) against autograd
+
+
+def _rollout_batch(agent: PPO, m: int, seed: int = 1) -> RolloutBatch:
+    """A random rollout of ``m`` rows shaped for ``agent``'s spaces, with actions and values
+    from its own networks and log-probabilities moved off its own by N(0, 0.2) noise, so that
+    some probability ratios fall outside the clip range and some inside."""
+    rng = np.random.default_rng(seed)
+    obs = rng.standard_normal((m, *agent.observation_space.shape)).astype(np.float32)
+    actions, log_probs, values = agent.net.act(obs, rng)
+    log_probs = (log_probs + 0.2 * rng.standard_normal(m)).astype(np.float32)
+    advantages = rng.standard_normal(m).astype(np.float32)
+    returns = (values + advantages).astype(np.float32)
+    return RolloutBatch(obs, actions, log_probs, values, advantages, returns)
+
+
+FAST_CASES = [
+    ("CartPole-v1", {}),
+    ("CartPole-v1", {"ent_coef": 0.01, "clip_range_vf": 0.1, "activation": "relu"}),
+    ("CartPole-v1", {"normalize_advantages": False, "critic_hidden_sizes": [8, 16, 8]}),
+    ("Pendulum-v1", {}),
+    ("Pendulum-v1", {"ent_coef": 0.01, "clip_range_vf": 0.1, "log_std_init": -0.5}),
+]
+
+
+@pytest.mark.parametrize(("env_id", "settings"), FAST_CASES)
+def test_fast_learner_gradient_matches_autograd(env_id: str, settings: dict[str, Any]) -> None:
+    env = rw.make_env(env_id, n_envs=2, seed=0)
+    agent = PPO(env, PPOConfig(batch_size=64, **settings), seed=0, device="cpu")
+    learner, cfg = agent.fast_learner, agent.config
+    assert learner is not None
+    batch = _rollout_batch(agent, 128)
+    idx = np.random.default_rng(3).permutation(128)[:64]
+    info = learner.loss_and_grad(batch.obs, batch.actions, batch.log_probs, batch.values,
+                                 batch.advantages, batch.returns, idx, clip_range=0.1)  # fmt: skip
+    fast_grad = agent.flat.grad.clone()
+    # The same loss through autograd, as PPO.update builds it.
+    t = torch.as_tensor(idx)
+    adv = torch.as_tensor(batch.advantages)[t]
+    if cfg.normalize_advantages:
+        adv = (adv - adv.mean()) / (adv.std() + 1e-8)
+    log_prob, entropy, value = agent.net.evaluate(torch.as_tensor(batch.obs)[t],
+                                                  torch.as_tensor(batch.actions)[t])  # fmt: skip
+    pg_loss, pg_info = ppo_clip_loss(log_prob, torch.as_tensor(batch.log_probs)[t], adv, 0.1)
+    v_loss, _ = value_loss(value, torch.as_tensor(batch.returns)[t],
+                           torch.as_tensor(batch.values)[t], cfg.clip_range_vf)  # fmt: skip
+    loss = pg_loss + cfg.vf_coef * v_loss - cfg.ent_coef * entropy.mean()
+    agent.flat.zero_grad()
+    loss.backward()  # type: ignore[no-untyped-call]
+    loss, pg_loss, v_loss, entropy = (v.detach() for v in (loss, pg_loss, v_loss, entropy))
+    assert 0.0 < float(pg_info["clip_fraction"]) < 1.0  # both branches of the minimum are taken
+    assert info.loss == pytest.approx(float(loss), rel=1e-5, abs=1e-6)
+    assert info.policy_loss == pytest.approx(float(pg_loss), rel=1e-5, abs=1e-6)
+    assert info.value_loss == pytest.approx(float(v_loss), rel=1e-5)
+    assert info.entropy == pytest.approx(float(entropy.mean()), rel=1e-5)
+    assert info.clip_fraction == pytest.approx(float(pg_info["clip_fraction"]))
+    assert info.approx_kl == pytest.approx(float(pg_info["approx_kl"]), rel=1e-4, abs=1e-7)
+    torch.testing.assert_close(fast_grad, agent.flat.grad, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("env_id", ["CartPole-v1", "Pendulum-v1"])
+def test_fast_update_takes_the_steps_autograd_takes(env_id: str) -> None:
+    def make() -> PPO:
+        env = rw.make_env(env_id, n_envs=2, seed=0)
+        config = PPOConfig(n_steps=64, batch_size=32, n_epochs=3, ent_coef=0.01)
+        return PPO(env, config, seed=0)  # a rollout of 64 * 2 = 128 rows: 4 minibatches
+
+    fast, reference = make(), make()
+    assert fast.fast_learner is not None
+    reference.fast_learner = None  # the generic autograd path
+    batch = _rollout_batch(fast, 128)
+    info_fast, info_ref = fast.update(batch), reference.update(batch)
+    assert info_fast.keys() == info_ref.keys()
+    for key in ("loss", "policy_loss", "value_loss", "entropy", "grad_norm"):
+        assert info_fast[key] == pytest.approx(info_ref[key], rel=1e-4, abs=1e-6), key
+    assert info_fast["gradient_steps"] == info_ref["gradient_steps"] == 12
+    for a, b in zip(fast.net.parameters(), reference.net.parameters(), strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_dropped_rows_shrink_every_minibatch_instead_of_adding_a_small_one(fast: bool) -> None:
+    env = rw.make_env("CartPole-v1", n_envs=2, seed=0)
+    agent = PPO(env, PPOConfig(n_steps=64, batch_size=32, n_epochs=1), seed=0)
+    if not fast:
+        agent.fast_learner = None
+    sizes: list[int] = []
+    if fast:
+        assert agent.fast_learner is not None
+        inner = agent.fast_learner.loss_and_grad
+
+        def spy(*args: Any) -> Any:
+            sizes.append(len(args[6]))  # idx, after the rollout arrays and the returns
+            return inner(*args)
+
+        agent.fast_learner.loss_and_grad = spy  # type: ignore[method-assign]
+    else:
+        evaluate = agent.net.evaluate
+
+        def spy_evaluate(obs: torch.Tensor, actions: torch.Tensor) -> Any:
+            sizes.append(len(obs))
+            return evaluate(obs, actions)
+
+        agent.net.evaluate = spy_evaluate  # type: ignore[method-assign]
+    # 128 rows make 4 minibatches of 32; 3 rows dropped at resets leave 125 = 32 + 31 + 31 + 31,
+    # not three of 32 and a last one of 29.
+    info = agent.update(_rollout_batch(agent, 125))
+    assert sorted(sizes) == [31, 31, 31, 32]
+    assert info["gradient_steps"] == 4
+
+
+def test_numpy_acting_sees_steps_loads_and_replaced_parameters() -> None:
+    env = rw.make_env("CartPole-v1", n_envs=2, seed=0)
+    agent, other = PPO(env, PPOConfig(), seed=0), PPO(env, PPOConfig(), seed=1)
+    obs = np.random.default_rng(0).normal(size=(5, 4)).astype(np.float32)
+
+    def torch_values() -> np.ndarray:
+        with torch.no_grad():
+            values: np.ndarray = agent.net.critic(torch.as_tensor(obs))[:, 0].numpy()
+        return values
+
+    agent.net.predict_values(obs)  # builds the NumPy views
+    agent.update(_rollout_batch(agent, 64))  # in-place Adam steps on the flat parameters
+    np.testing.assert_allclose(agent.net.predict_values(obs), torch_values(), rtol=1e-5)
+    agent.net.load_state_dict(other.net.state_dict())  # copied in place
+    np.testing.assert_allclose(agent.net.predict_values(obs), torch_values(), rtol=1e-5)
+    layer = agent.net.critic[0]
+    assert isinstance(layer, torch.nn.Linear)
+    layer.weight = torch.nn.Parameter(torch.zeros_like(layer.weight))  # a new object
+    np.testing.assert_allclose(agent.net.predict_values(obs), torch_values(), rtol=1e-5)
+
+
+def test_fast_learner_is_used_only_where_it_applies() -> None:
+    env = rw.make_env("CartPole-v1", n_envs=2, seed=0)
+    assert PPO(env, PPOConfig(activation="tanh")).fast_learner is not None
+    assert PPO(env, PPOConfig(activation="elu")).fast_learner is None
 
 
 # ---------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from typing import Any
 import gymnasium as gym
 
 from rlworks.agents.a2c import A2C, A2CConfig
+from rlworks.agents.a3c import A3C, A3CConfig
 from rlworks.agents.base import Agent, resolve_device
 from rlworks.agents.dqn import DQN, DQNConfig
 from rlworks.agents.evolution import CEMConfig, CrossEntropyMethod, GeneticAlgorithm, GeneticConfig
@@ -23,6 +24,7 @@ from rlworks.training.checkpoint import find_checkpoint, load_checkpoint
 
 __all__ = [
     "A2C",
+    "A3C",
     "ALGORITHMS",
     "DQN",
     "PPO",
@@ -30,6 +32,7 @@ __all__ = [
     "SARSA",
     "TD0",
     "A2CConfig",
+    "A3CConfig",
     "Agent",
     "BehaviorCloning",
     "CEMConfig",
@@ -58,6 +61,7 @@ ALGORITHMS: dict[str, type[Agent[Any]]] = {
     DQN.algo: DQN,
     PPO.algo: PPO,
     A2C.algo: A2C,
+    A3C.algo: A3C,
     SAC.algo: SAC,
     GeneticAlgorithm.algo: GeneticAlgorithm,
     CrossEntropyMethod.algo: CrossEntropyMethod,

@@ -28,6 +28,7 @@ import torch
 
 from rlworks.agents.base import Agent
 from rlworks.buffers import RolloutBatch, RolloutBuffer
+from rlworks.curiosity import check_curiosity, make_curiosity
 from rlworks.errors import ConfigError, NonFiniteError
 from rlworks.nets import ActorCritic, seeded
 from rlworks.nets.actor_critic import require_bounded_actions
@@ -36,7 +37,15 @@ from rlworks.nets.mlp import ACTIVATIONS, Init
 from rlworks.optim import FlatAdam, make_optimizer
 from rlworks.training.driver import Driver, Observer
 
-__all__ = ["A2C", "A2CConfig", "a2c_loss"]
+__all__ = [
+    "A2C",
+    "A2CConfig",
+    "a2c_gradient",
+    "a2c_loss",
+    "make_a2c_optimizer",
+    "make_actor_critic",
+    "set_learning_rate",
+]
 
 
 # ----------------------------------------------------------------------------- config
@@ -83,6 +92,13 @@ class A2CConfig:
     glorot or torch."""
     log_std_init: float = 0.0
     """Initial log standard deviation of the Gaussian policy (Box actions)."""
+    curiosity: Literal["none", "rnd", "icm"] = "none"
+    """Intrinsic reward for exploration: none, rnd (random network distillation) or icm
+    (intrinsic curiosity module); see :mod:`rlworks.curiosity`."""
+    intrinsic_coef: float = 1.0
+    """Weight of the (normalized) intrinsic reward added to the extrinsic one before GAE."""
+    curiosity_settings: dict[str, Any] = field(default_factory=dict)
+    """Fields of :class:`rlworks.curiosity.CuriosityConfig` (learning_rate, hidden_sizes, ...)."""
 
     def validate(self) -> None:
         """Check ranges; raise :class:`ConfigError` naming the key."""
@@ -109,6 +125,7 @@ class A2CConfig:
             raise ConfigError(
                 f"activation must be one of {', '.join(ACTIVATIONS)}, got {self.activation!r}"
             )
+        check_curiosity(self.curiosity, self.intrinsic_coef, self.curiosity_settings)
 
 
 # ----------------------------------------------------------------------------- the loss
@@ -147,6 +164,75 @@ def a2c_loss(
     return loss, info
 
 
+def a2c_gradient(
+    net: ActorCritic, flat: FlatParameters, batch: RolloutBatch, config: A2CConfig
+) -> tuple[torch.Tensor, dict[str, torch.Tensor], float]:
+    """The A2C loss of a rollout, its gradient left in ``flat.grad`` (clipped to
+    ``config.max_grad_norm``), as A2C's update and A3C's workers compute it.
+
+    Returns:
+        The loss, its parts (see :func:`a2c_loss`) and the gradient norm before clipping.
+    """
+    dev = flat.param.device
+    advantages = batch.advantages
+    if config.normalize_advantages and len(advantages) > 1:
+        advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
+    obs = torch.as_tensor(batch.obs, dtype=torch.float32, device=dev)  # [M, *obs]
+    actions = torch.as_tensor(batch.actions, device=dev)  # [M, *act]
+    log_prob, entropy, value = net.evaluate(obs, actions)  # [M] each
+    loss, info = a2c_loss(
+        log_prob,
+        torch.as_tensor(advantages, device=dev),
+        value,
+        torch.as_tensor(batch.returns, device=dev),
+        entropy,
+        config.vf_coef,
+        config.ent_coef,
+    )
+    flat.zero_grad()
+    loss.backward()  # type: ignore[no-untyped-call]
+    return loss, info, flat.clip_grad_norm(config.max_grad_norm)
+
+
+# ----------------------------------------------------------------------------- building
+def make_actor_critic(
+    observation_space: gym.Space[Any],
+    action_space: gym.Space[Any],
+    config: A2CConfig,
+    env_name: str,
+) -> ActorCritic:
+    """The actor-critic network ``config`` describes (CPU; seed torch around the call)."""
+    return ActorCritic(
+        observation_space,
+        action_space,
+        config.actor_hidden_sizes,
+        config.critic_hidden_sizes,
+        activation=config.activation,
+        init=config.init,
+        log_std_init=config.log_std_init,
+        env_name=env_name,
+    )
+
+
+def make_a2c_optimizer(
+    param: torch.nn.Parameter, config: A2CConfig
+) -> torch.optim.Optimizer | FlatAdam:
+    """The optimizer ``config`` names for a flat parameter (see :class:`FlatParameters`)."""
+    if config.optimizer == "adam":
+        return FlatAdam(param, config.learning_rate, eps=config.optimizer_eps)
+    return make_optimizer(
+        "rmsprop", [param], config.learning_rate, eps=config.optimizer_eps, rho=config.rmsprop_alpha
+    )
+
+
+def set_learning_rate(optimizer: torch.optim.Optimizer | FlatAdam, lr: float) -> None:
+    """Set the step size of an optimizer made by :func:`make_a2c_optimizer`."""
+    if isinstance(optimizer, FlatAdam):
+        optimizer.lr = lr
+    else:
+        optimizer.param_groups[0]["lr"] = lr
+
+
 # ----------------------------------------------------------------------------- the agent
 class A2C(Agent[A2CConfig]):
     """Synchronous advantage actor-critic for Discrete and bounded Box actions.
@@ -179,39 +265,26 @@ class A2C(Agent[A2CConfig]):
         cfg = self.config
         require_bounded_actions(self.action_space, self.algo, self.env_id)
         with seeded(seed):
-            self.net = ActorCritic(
-                self.observation_space,
-                self.action_space,
-                cfg.actor_hidden_sizes,
-                cfg.critic_hidden_sizes,
-                activation=cfg.activation,
-                init=cfg.init,
-                log_std_init=cfg.log_std_init,
-                env_name=self.env_id,
+            self.net = make_actor_critic(
+                self.observation_space, self.action_space, cfg, self.env_id
             ).to(self.device)
         self.flat = FlatParameters(self.net)
-        self.optimizer: torch.optim.Optimizer | FlatAdam = (
-            FlatAdam(self.flat.param, cfg.learning_rate, eps=cfg.optimizer_eps)
-            if cfg.optimizer == "adam"
-            else make_optimizer(
-                "rmsprop",
-                [self.flat.param],
-                cfg.learning_rate,
-                eps=cfg.optimizer_eps,
-                rho=cfg.rmsprop_alpha,
-            )
-        )
+        self.optimizer = make_a2c_optimizer(self.flat.param, cfg)
         self.buffer = RolloutBuffer.from_spaces(
             self.observation_space, self.action_space, cfg.n_steps, self.env.num_envs
         )
+        self.curiosity = make_curiosity(
+            cfg.curiosity, cfg.intrinsic_coef, cfg.curiosity_settings, self.observation_space,
+            self.action_space, cfg.n_steps, self.env.num_envs, seed=seed, device=self.device,
+        )  # fmt: skip
         self.num_timesteps = 0
         self.updates = 0
         self.policy_version: int = 0
 
     @property
     def observers(self) -> list[Observer]:
-        """The rollout buffer."""
-        return [self.buffer]
+        """The rollout buffer (and the curiosity module's recorder)."""
+        return [self.buffer] if self.curiosity is None else [self.buffer, self.curiosity.recorder]
 
     def act(self, obs: np.ndarray, explore: bool = True) -> np.ndarray:
         """Sample (and stage for the rollout) while collecting; the mode otherwise. Box
@@ -227,8 +300,11 @@ class A2C(Agent[A2CConfig]):
         """Collect ``n_steps`` per sub-environment, then take one gradient step."""
         self.num_timesteps += self.buffer.collect(driver)
         cfg = self.config
+        extra: dict[str, float] = {}
+        if self.curiosity is not None:  # intrinsic rewards join the extrinsic ones before GAE
+            extra = self.curiosity.add_intrinsic(self.buffer.rewards[: self.buffer.pos])
         batch = self.buffer.compute_advantages(self.net.predict_values, cfg.gamma, cfg.gae_lambda)
-        return self.update(batch)
+        return {**self.update(batch), **extra}
 
     def update(self, batch: RolloutBatch) -> dict[str, float]:
         """One gradient step on a whole rollout."""
@@ -236,29 +312,8 @@ class A2C(Agent[A2CConfig]):
         lr = cfg.learning_rate
         if cfg.anneal_lr:
             lr *= max(0.0, 1.0 - self.num_timesteps / cfg.anneal_steps)
-        if isinstance(self.optimizer, FlatAdam):
-            self.optimizer.lr = lr
-        else:
-            self.optimizer.param_groups[0]["lr"] = lr
-        dev = self.device
-        advantages = batch.advantages
-        if cfg.normalize_advantages and len(advantages) > 1:
-            advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
-        obs = torch.as_tensor(batch.obs, dtype=torch.float32, device=dev)  # [M, *obs]
-        actions = torch.as_tensor(batch.actions, device=dev)  # [M, *act]
-        log_prob, entropy, value = self.net.evaluate(obs, actions)  # [M] each
-        loss, info = a2c_loss(
-            log_prob,
-            torch.as_tensor(advantages, device=dev),
-            value,
-            torch.as_tensor(batch.returns, device=dev),
-            entropy,
-            cfg.vf_coef,
-            cfg.ent_coef,
-        )
-        self.flat.zero_grad()
-        loss.backward()  # type: ignore[no-untyped-call]
-        norm = self.flat.clip_grad_norm(cfg.max_grad_norm)
+        set_learning_rate(self.optimizer, lr)
+        loss, info, norm = a2c_gradient(self.net, self.flat, batch, cfg)
         if not math.isfinite(norm):
             raise NonFiniteError(
                 f"non-finite A2C gradient (norm {norm}, loss {float(loss)}) in update "
@@ -268,6 +323,8 @@ class A2C(Agent[A2CConfig]):
         self.updates += 1
         self.policy_version += 1
         diagnostics = {key: float(v) for key, v in info.items()}
+        if self.curiosity is not None:  # its own parameters, optimizer and loss
+            diagnostics.update(self.curiosity.train_step())
         diagnostics.update(
             loss=float(loss.detach()), grad_norm=norm, learning_rate=lr,
             updates=float(self.updates),
@@ -282,6 +339,7 @@ class A2C(Agent[A2CConfig]):
             "num_timesteps": self.num_timesteps,
             "updates": self.updates,
             "policy_version": self.policy_version,
+            "curiosity": None if self.curiosity is None else self.curiosity.state_dict(),
         }
 
     def _load_state(self, state: dict[str, Any]) -> None:
@@ -290,3 +348,5 @@ class A2C(Agent[A2CConfig]):
         self.num_timesteps = int(state["num_timesteps"])
         self.updates = int(state["updates"])
         self.policy_version = int(state["policy_version"])
+        if self.curiosity is not None:
+            self.curiosity.load_state_dict(state["curiosity"])

@@ -11,7 +11,11 @@ The pieces are shared with A2C: :class:`~rlworks.buffers.RolloutBuffer` (storage
 :class:`~rlworks.nets.ActorCritic` (separate actor and critic MLPs, NumPy acting),
 :func:`~rlworks.returns.gae`. The update is kept lean for small networks on a CPU: one flat
 parameter vector (:class:`~rlworks.nets.flat.FlatParameters`), one fused Adam step per minibatch
-(:class:`~rlworks.optim.FlatAdam`), tensors made once per rollout.
+(:class:`~rlworks.optim.FlatAdam`), tensors made once per rollout. For plain tanh/relu MLPs on
+the CPU the loss and its gradient are computed by hand in preallocated memory
+(:class:`~rlworks.agents.ppo_fast.NumpyPPOLearner`, checked against autograd by the tests):
+the same minibatches, losses and steps, several times faster; everything else (GPU, other
+activations, curiosity) takes the autograd path.
 
 References: Schulman et al., "Proximal Policy Optimization Algorithms", 2017
 (https://arxiv.org/abs/1707.06347); Schulman et al., "High-Dimensional Continuous Control Using
@@ -23,14 +27,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import gymnasium as gym
 import numpy as np
 import torch
 
 from rlworks.agents.base import Agent
+from rlworks.agents.ppo_fast import MinibatchInfo, NumpyPPOLearner
 from rlworks.buffers import RolloutBatch, RolloutBuffer
+from rlworks.curiosity import check_curiosity, make_curiosity
 from rlworks.errors import ConfigError, NonFiniteError
 from rlworks.nets import ActorCritic, seeded
 from rlworks.nets.actor_critic import require_bounded_actions
@@ -97,6 +103,13 @@ class PPOConfig:
     """Initial log standard deviation of the Gaussian policy (Box actions)."""
     adam_eps: float = 1e-5
     """Adam's epsilon."""
+    curiosity: Literal["none", "rnd", "icm"] = "none"
+    """Intrinsic reward for exploration: none, rnd (random network distillation) or icm
+    (intrinsic curiosity module); see :mod:`rlworks.curiosity`."""
+    intrinsic_coef: float = 1.0
+    """Weight of the (normalized) intrinsic reward added to the extrinsic one before GAE."""
+    curiosity_settings: dict[str, Any] = field(default_factory=dict)
+    """Fields of :class:`rlworks.curiosity.CuriosityConfig` (learning_rate, hidden_sizes, ...)."""
 
     def validate(self) -> None:
         """Check ranges; raise :class:`ConfigError` naming the key."""
@@ -127,6 +140,7 @@ class PPOConfig:
             )
         if self.init not in ("torch", "glorot", "orthogonal"):
             raise ConfigError(f"init must be torch, glorot or orthogonal, got {self.init!r}")
+        check_curiosity(self.curiosity, self.intrinsic_coef, self.curiosity_settings)
 
 
 # ----------------------------------------------------------------------------- losses
@@ -243,17 +257,34 @@ class PPO(Agent[PPOConfig]):
             ).to(self.device)
         self.flat = FlatParameters(self.net)  # one Adam kernel and one norm per step
         self.optimizer = FlatAdam(self.flat.param, cfg.learning_rate, eps=cfg.adam_eps)
+        # The hand-written gradient where it applies (plain CPU MLPs), autograd elsewhere.
+        self.fast_learner = (
+            NumpyPPOLearner(
+                self.net,
+                cfg.batch_size,
+                vf_coef=cfg.vf_coef,
+                ent_coef=cfg.ent_coef,
+                clip_range_vf=cfg.clip_range_vf,
+                normalize_advantages=cfg.normalize_advantages,
+            )
+            if NumpyPPOLearner.supports(self.net)
+            else None
+        )
         self.buffer = RolloutBuffer.from_spaces(
             self.observation_space, self.action_space, cfg.n_steps, n_envs
         )
+        self.curiosity = make_curiosity(
+            cfg.curiosity, cfg.intrinsic_coef, cfg.curiosity_settings, self.observation_space,
+            self.action_space, cfg.n_steps, n_envs, seed=seed, device=self.device,
+        )  # fmt: skip
         self.num_timesteps = 0
         self.updates = 0
         self.policy_version: int = 0
 
     @property
     def observers(self) -> list[Observer]:
-        """The rollout buffer."""
-        return [self.buffer]
+        """The rollout buffer (and the curiosity module's recorder)."""
+        return [self.buffer] if self.curiosity is None else [self.buffer, self.curiosity.recorder]
 
     def act(self, obs: np.ndarray, explore: bool = True) -> np.ndarray:
         """Sample (and stage for the rollout) while collecting; the mode otherwise. Box
@@ -280,8 +311,11 @@ class PPO(Agent[PPOConfig]):
                 f"= {cfg.n_steps} * {self.env.num_envs} = {rollout}"
             )
         self.num_timesteps += self.buffer.collect(driver)
+        extra: dict[str, float] = {}
+        if self.curiosity is not None:  # intrinsic rewards join the extrinsic ones before GAE
+            extra = self.curiosity.add_intrinsic(self.buffer.rewards[: self.buffer.pos])
         batch = self.buffer.compute_advantages(self.net.predict_values, cfg.gamma, cfg.gae_lambda)
-        return self.update(batch)
+        return {**self.update(batch), **extra}
 
     def schedule(self) -> tuple[float, float]:
         """Learning rate and clip range now (linear annealing over ``anneal_steps``)."""
@@ -291,11 +325,24 @@ class PPO(Agent[PPOConfig]):
         clip = cfg.clip_range * (remaining if cfg.anneal_clip_range else 1.0)
         return lr, clip
 
+    def _minibatch_count(self, m: int) -> int:
+        """Minibatches per epoch for a rollout of ``m`` valid rows: as many as a full rollout
+        holds (``n_steps * n_envs / batch_size``), never more than ``m``.
+
+        Rows the driver drops (the reset observations of autoresetting sub-environments) shrink
+        every minibatch a little instead of leaving a tiny last one that would take a
+        full-sized step on a few samples.
+        """
+        cfg = self.config
+        return max(1, min(m, cfg.n_steps * self.env.num_envs // cfg.batch_size))
+
     def update(self, batch: RolloutBatch) -> dict[str, float]:
         """``n_epochs`` passes of minibatch steps on one rollout; returns mean diagnostics."""
         cfg = self.config
         lr, clip_range = self.schedule()
         self.optimizer.lr = lr
+        if self.fast_learner is not None and self.curiosity is None:
+            return self._finish_update(batch, *self._epochs_fast(batch, clip_range), lr, clip_range)
         dev = self.device
         obs = torch.as_tensor(batch.obs, dtype=torch.float32, device=dev)  # [M, *obs]
         actions = torch.as_tensor(batch.actions, device=dev)  # [M, *act]
@@ -310,8 +357,7 @@ class PPO(Agent[PPOConfig]):
         minibatches = 0
         for _ in range(cfg.n_epochs):
             order = torch.randperm(m, generator=self.torch_rng).to(dev)
-            for start in range(0, m, cfg.batch_size):
-                idx = order[start : start + cfg.batch_size]  # [B]
+            for idx in torch.tensor_split(order, self._minibatch_count(m)):  # [B] each
                 adv = advantages[idx]
                 if cfg.normalize_advantages and len(idx) > 1:
                     adv = (adv - adv.mean()) / (adv.std() + 1e-8)
@@ -322,6 +368,10 @@ class PPO(Agent[PPOConfig]):
                 loss = pg_loss + cfg.vf_coef * v_loss
                 if cfg.ent_coef > 0:
                     loss = loss - cfg.ent_coef * entropy_mean
+                if self.curiosity is not None:  # its own parameters: see _step
+                    c_loss, c_info = self.curiosity.loss(idx)
+                    loss = loss + c_loss
+                    info.update(c_info)
                 info.update(v_info, entropy=entropy_mean.detach(), loss=loss.detach())
                 for key, value_ in info.items():
                     sums[key] = sums[key] + value_ if key in sums else value_
@@ -332,9 +382,56 @@ class PPO(Agent[PPOConfig]):
                 self._step(loss, grad_norms)
             if stopped_early:
                 break
+        means = {key: float(total) / minibatches for key, total in sums.items()}
+        return self._finish_update(batch, means, grad_norms, stopped_early, lr, clip_range)
+
+    def _epochs_fast(
+        self, batch: RolloutBatch, clip_range: float
+    ) -> tuple[dict[str, float], list[float], bool]:
+        """The epochs of :meth:`update` through the hand-written gradient
+        (:class:`~rlworks.agents.ppo_fast.NumpyPPOLearner`): the same minibatches (the same
+        permutations of the same generator), losses and steps, without autograd.
+
+        Returns:
+            The mean diagnostics over the minibatches, the gradient norms of the steps taken,
+            and whether ``target_kl`` stopped the epochs early.
+        """
+        cfg, learner = self.config, self.fast_learner
+        assert learner is not None
+        m = len(batch.advantages)
+        obs = np.ascontiguousarray(batch.obs.reshape(m, -1), dtype=np.float32)  # [M, D]
+        rollout = (obs, batch.actions, batch.log_probs, batch.values, batch.advantages)
+        sums = np.zeros(len(MinibatchInfo._fields))
+        grad_norms: list[float] = []
+        minibatches, stopped_early = 0, False
+        for _ in range(cfg.n_epochs):
+            order = torch.randperm(m, generator=self.torch_rng).numpy()  # [M]
+            for idx in np.array_split(order, self._minibatch_count(m)):  # [B] each
+                info = learner.loss_and_grad(*rollout, batch.returns, idx, clip_range)
+                sums += info
+                minibatches += 1
+                if cfg.target_kl is not None and info.approx_kl > 1.5 * cfg.target_kl:
+                    stopped_early = True  # this minibatch's step would move too far
+                    break
+                self._clip_and_step(info.loss, grad_norms)
+            if stopped_early:
+                break
+        means = dict(zip(MinibatchInfo._fields, (sums / minibatches).tolist(), strict=True))
+        return means, grad_norms, stopped_early
+
+    def _finish_update(
+        self,
+        batch: RolloutBatch,
+        means: dict[str, float],
+        grad_norms: list[float],
+        stopped_early: bool,
+        lr: float,
+        clip_range: float,
+    ) -> dict[str, float]:
+        """Count the update and return its diagnostics."""
         self.updates += 1
         self.policy_version += 1
-        diagnostics = {key: float(total) / minibatches for key, total in sums.items()}
+        diagnostics = dict(means)
         diagnostics.update(
             grad_norm=sum(grad_norms) / max(len(grad_norms), 1),
             gradient_steps=float(len(grad_norms)),
@@ -351,7 +448,15 @@ class PPO(Agent[PPOConfig]):
     def _step(self, loss: torch.Tensor, grad_norms: list[float]) -> None:
         """Backward pass, gradient clipping and one Adam step on the flat parameters."""
         self.flat.zero_grad()
+        if self.curiosity is not None:
+            self.curiosity.zero_grad()
         loss.backward()  # type: ignore[no-untyped-call]
+        if self.curiosity is not None:
+            self.curiosity.step()
+        self._clip_and_step(loss, grad_norms)
+
+    def _clip_and_step(self, loss: torch.Tensor | float, grad_norms: list[float]) -> None:
+        """Gradient clipping and one Adam step on the flat parameters (gradient in place)."""
         norm = self.flat.clip_grad_norm(self.config.max_grad_norm)
         if not math.isfinite(norm):
             raise NonFiniteError(
@@ -369,6 +474,7 @@ class PPO(Agent[PPOConfig]):
             "num_timesteps": self.num_timesteps,
             "updates": self.updates,
             "policy_version": self.policy_version,
+            "curiosity": None if self.curiosity is None else self.curiosity.state_dict(),
         }
 
     def _load_state(self, state: dict[str, Any]) -> None:
@@ -377,6 +483,8 @@ class PPO(Agent[PPOConfig]):
         self.num_timesteps = int(state["num_timesteps"])
         self.updates = int(state["updates"])
         self.policy_version = int(state["policy_version"])
+        if self.curiosity is not None:
+            self.curiosity.load_state_dict(state["curiosity"])
 
 
 def _explained_variance(predicted: np.ndarray, target: np.ndarray) -> float:

@@ -57,6 +57,20 @@ def require_bounded_actions(action_space: gym.Space[Any], algo: str, env_name: s
         )
 
 
+class _SlotNumpyForward(NumpyForward):
+    """:class:`NumpyForward` with a cheaper staleness check: it reads the layers' parameter
+    dicts directly instead of walking ``body.parameters()``, which cost more than the
+    ``[8, 64]`` forward pass itself (as :class:`~rlworks.nets.qnet.QNetwork`'s NumPy path does)."""
+
+    def __init__(self, body: nn.Sequential) -> None:
+        super().__init__(body)
+        self._slots = [(m, name) for m in body.modules() for name in m._parameters]
+
+    def _current_key(self) -> list[tuple[int, int]]:
+        tensors = [m._parameters[name] for m, name in self._slots]
+        return [(id(t), t.data_ptr()) for t in tensors if t is not None]
+
+
 class ActorCritic(nn.Module):
     """Separate MLP actor and critic for Box observations and Discrete or Box actions.
 
@@ -152,7 +166,8 @@ class ActorCritic(nn.Module):
     def _run(self, which: Literal["actor", "critic"], obs: np.ndarray) -> np.ndarray:
         """``actor(obs)`` or ``critic(obs)`` without gradient, in NumPy when possible."""
         if self._actor_np is None or self._critic_np is None:
-            self._actor_np, self._critic_np = NumpyForward(self.actor), NumpyForward(self.critic)
+            self._actor_np = _SlotNumpyForward(self.actor)
+            self._critic_np = _SlotNumpyForward(self.critic)
         fwd = self._actor_np if which == "actor" else self._critic_np
         flat = np.asarray(obs, dtype=np.float32).reshape(len(obs), -1)  # [N, D]
         out = fwd(flat)

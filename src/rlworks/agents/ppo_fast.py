@@ -1,0 +1,319 @@
+"""The PPO loss and its gradient for small MLP actor-critics, computed by hand.
+
+For the ``[64, 64]`` tanh actor and critic of classic-control tasks one PPO minibatch step is a
+dozen small matrix products; through autograd the graph, the dispatcher and the loss's many tiny
+tensor operations cost several times the products themselves. :class:`NumpyPPOLearner` runs the
+forward passes of both networks, the clipped surrogate loss of
+:func:`~rlworks.agents.ppo.ppo_clip_loss`, the value loss of :func:`~rlworks.agents.ppo.value_loss`
+(optionally clipped), the entropy bonus and the backward passes as preallocated calls (torch
+kernels with ``out=`` for the products and activations, NumPy for the ``[B, A]`` head), writing
+the gradient into the flat gradient buffer of :class:`~rlworks.nets.flat.FlatParameters`; the
+gradient clipping and the Adam step stay the agent's. ``tests/agents/test_ppo.py`` checks that it
+produces autograd's loss, diagnostics and gradient.
+
+Used only where it applies: a CPU float32 :class:`~rlworks.nets.ActorCritic` whose actor and
+critic are plain stacks of linear layers with tanh or relu between them, with a categorical or a
+diagonal-Gaussian head; everything else takes the autograd path.
+
+The gradients, with ``B`` the minibatch size, ``ρ = exp(log π - log π_old)`` and ``Â`` the
+(normalized) advantages:
+
+* ``d L_clip / d log π = -ρ·Â / B`` where the unclipped term ``ρ·Â`` is the minimum, else 0;
+* categorical logits ``z``: ``d log π(a) / d z = onehot(a) - p`` and
+  ``d H / d z = -p · (log p + H)``;
+* Gaussian mean ``μ`` and log-std ``s``: with ``u = (a - μ)·exp(-s)``,
+  ``d log π / d μ = u·exp(-s)``, ``d log π / d s = u² - 1`` and ``d H / d s = 1``;
+* value ``V``: ``d L_V / d V = 2·(V - R) / B`` (0 where value clipping clips).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+import torch
+from torch import nn
+
+from rlworks.nets import ActorCritic
+
+__all__ = ["MinibatchInfo", "NumpyPPOLearner"]
+
+_HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
+_NUMPY_MM_MAX_IN = 16  # weight gradients of layers this narrow on input go through NumPy
+# In-place activation derivatives (one kernel each, writing over the upstream gradient).
+_relu_backward = torch.ops.aten.threshold_backward.grad_input
+_tanh_backward = torch.ops.aten.tanh_backward.grad_input
+# Reductions straight through the ufuncs: ndarray.sum/mean/max go through Python wrappers.
+_sum = np.add.reduce
+_max = np.maximum.reduce
+
+
+class MinibatchInfo(NamedTuple):
+    """Loss and diagnostics of one minibatch, as :func:`ppo_clip_loss` and :func:`value_loss`
+    report them (plain floats)."""
+
+    policy_loss: float
+    clip_fraction: float
+    approx_kl: float
+    value_loss: float
+    entropy: float
+    loss: float
+
+
+class _Stack:
+    """Forward and backward of one ``Linear → act → … → Linear`` stack in preallocated memory."""
+
+    def __init__(self, body: nn.Sequential) -> None:
+        linears = [m for m in body if isinstance(m, nn.Linear)]
+        self.relu = any(isinstance(m, nn.ReLU) for m in body)
+        self.weights = [m.weight.detach() for m in linears]  # [out, in], the live parameters
+        self.biases = [m.bias.detach() for m in linears]  # [out]
+        grads = [(m.weight.grad, m.bias.grad) for m in linears]
+        if any(w is None or b is None for w, b in grads):
+            raise ValueError("the network's parameters need .grad views (FlatParameters)")
+        self.weight_grads: list[torch.Tensor] = [w for w, _ in grads]  # type: ignore[misc]
+        self.weight_grads_np = [w.numpy() for w in self.weight_grads]
+        self.bias_grads: list[torch.Tensor] = [b for _, b in grads]  # type: ignore[misc]
+        self.out_features = int(self.weights[-1].shape[0])
+        self.acts: list[torch.Tensor] = []
+        self.upstream: list[torch.Tensor] = []
+
+    @staticmethod
+    def supports(body: nn.Sequential) -> bool:
+        """A stack of Linear layers with one kind of activation (tanh or relu) between them."""
+        kinds = {type(m) for m in body if not isinstance(m, nn.Linear)}
+        return (
+            all(isinstance(m, (nn.Linear, nn.Tanh, nn.ReLU)) for m in body)
+            and all(m.bias is not None for m in body if isinstance(m, nn.Linear))
+            and len(kinds) <= 1
+        )
+
+    def allocate(self, batch: int) -> None:
+        self.acts = [torch.empty(batch, w.shape[0]) for w in self.weights]  # [B, out_i]
+        self.upstream = [torch.empty(batch, w.shape[1]) for w in self.weights]  # [B, in_i]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``body(x)`` ``[B, out]``, keeping every layer's output for :meth:`backward`."""
+        last = len(self.weights) - 1
+        for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
+            torch.addmm(b, x, w.T, out=self.acts[i])  # [B, out_i] = x W^T + b
+            if i < last:
+                (torch.relu_ if self.relu else torch.tanh_)(self.acts[i])
+            x = self.acts[i]
+        return x
+
+    def backward(self, grad: torch.Tensor, x: torch.Tensor) -> None:
+        """Write ``d loss / d params`` given ``grad = d loss / d output`` ``[B, out]``."""
+        for i in range(len(self.weights) - 1, -1, -1):
+            below = self.acts[i - 1] if i > 0 else x  # [B, in_i]
+            if below.shape[1] > _NUMPY_MM_MAX_IN:
+                torch.mm(grad.T, below, out=self.weight_grads[i])  # dW = grad^T below
+            else:  # [H, B] @ [B, D] with a few columns: torch.mm took 50 µs here, NumPy 16
+                np.matmul(grad.numpy().T, below.numpy(), out=self.weight_grads_np[i])
+            torch.sum(grad, 0, out=self.bias_grads[i])  # db [out_i]
+            if i == 0:
+                break
+            upstream = torch.mm(grad, self.weights[i], out=self.upstream[i])  # [B, in_i]
+            if self.relu:  # zero where the unit was off (its output is exactly 0)
+                _relu_backward(upstream, below, 0.0, grad_input=upstream)
+            else:  # tanh' = 1 - tanh²
+                _tanh_backward(upstream, below, grad_input=upstream)
+            grad = upstream
+
+
+class NumpyPPOLearner:
+    """Loss, diagnostics and gradient of PPO's minibatch loss for a plain MLP actor-critic.
+
+    Example:
+        >>> flat = FlatParameters(net)  # the gradient views the learner writes into
+        >>> learner = NumpyPPOLearner(net, batch_size=256)
+        >>> info = learner.loss_and_grad(obs, actions, old_log_probs, old_values, advantages,
+        ...                              returns, idx, clip_range=0.2)
+        >>> flat.clip_grad_norm(0.5); optimizer.step()
+    """
+
+    @staticmethod
+    def supports(net: ActorCritic) -> bool:
+        """Whether ``net`` is CPU float32 with plain tanh/relu MLP actor and critic."""
+        return (
+            all(p.device.type == "cpu" and p.dtype == torch.float32 for p in net.parameters())
+            and _Stack.supports(net.actor)
+            and _Stack.supports(net.critic)
+        )
+
+    def __init__(
+        self,
+        net: ActorCritic,
+        batch_size: int,
+        *,
+        vf_coef: float = 0.5,
+        ent_coef: float = 0.0,
+        clip_range_vf: float | None = None,
+        normalize_advantages: bool = True,
+    ) -> None:
+        """Prepare buffers for minibatches of ``batch_size`` rows.
+
+        ``net``'s parameters must already live in a :class:`FlatParameters` buffer: their
+        ``.grad`` tensors are the views the gradient is written to.
+
+        Args:
+            net: The actor-critic.
+            batch_size: Rows per minibatch (other sizes reallocate on the fly).
+            vf_coef: Weight of the value loss.
+            ent_coef: Weight of the entropy bonus.
+            clip_range_vf: Value clipping distance (None: none).
+            normalize_advantages: Normalize each minibatch's advantages (mean 0, std 1).
+        """
+        if not self.supports(net):
+            raise ValueError("NumpyPPOLearner needs a CPU float32 plain tanh/relu MLP ActorCritic")
+        self.head = net.head
+        self.action_start = net.action_start
+        self.vf_coef, self.ent_coef = vf_coef, ent_coef
+        self.clip_range_vf = clip_range_vf
+        self.normalize_advantages = normalize_advantages
+        self.actor, self.critic = _Stack(net.actor), _Stack(net.critic)
+        self.log_std: np.ndarray | None = None
+        self.log_std_grad: np.ndarray | None = None
+        if self.head == "gaussian":
+            if net.log_std.grad is None:
+                raise ValueError("the network's parameters need .grad views (FlatParameters)")
+            self.log_std = net.log_std.detach().numpy()  # [A], live
+            self.log_std_grad = net.log_std.grad.numpy()  # [A], in the flat gradient
+        self._allocate(batch_size)
+
+    def _allocate(self, batch: int) -> None:
+        self._batch = batch
+        self._rows = np.arange(batch)
+        self._head_state: tuple[np.ndarray, ...] = ()
+        self._x = torch.empty(batch, self.actor.weights[0].shape[1])  # [B, D]
+        self._d_out = torch.empty(batch, self.actor.out_features)  # [B, A]
+        self._d_value = torch.empty(batch, 1)  # [B, 1]
+        self.actor.allocate(batch)
+        self.critic.allocate(batch)
+
+    def loss_and_grad(
+        self,
+        obs: np.ndarray,
+        actions: np.ndarray,
+        old_log_probs: np.ndarray,
+        old_values: np.ndarray,
+        advantages: np.ndarray,
+        returns: np.ndarray,
+        idx: np.ndarray,
+        clip_range: float,
+    ) -> MinibatchInfo:
+        """Write the gradient of ``L_clip + vf_coef · L_V - ent_coef · H`` on rows ``idx`` of
+        the rollout into the gradient views; return the loss and its diagnostics.
+
+        Args:
+            obs: ``[M, D]`` float32, the rollout's flattened observations (C-contiguous).
+            actions: ``[M]`` integer (categorical) or ``[M, A]`` float32 (Gaussian).
+            old_log_probs: ``[M]`` float32, ``log π_old(a | s)``.
+            old_values: ``[M]`` float32, ``V_old(s)``.
+            advantages: ``[M]`` float32 (raw: normalized here per minibatch when configured).
+            returns: ``[M]`` float32, the value targets.
+            idx: ``[B]`` rows of this minibatch.
+            clip_range: ε of the clipped surrogate.
+        """
+        n = len(idx)
+        if n != self._batch:
+            self._allocate(n)
+        x = self._x
+        np.take(obs, idx, axis=0, out=x.numpy())  # [B, D]
+        out = self.actor.forward(x).numpy()  # [B, A]
+        value = self.critic.forward(x).numpy()[:, 0]  # [B]
+        adv = self._normalized(advantages[idx])  # [B]
+        if self.head == "categorical":
+            log_prob, entropy_mean = self._categorical(out, actions[idx])
+        else:
+            log_prob, entropy_mean = self._gaussian(out, actions[idx])
+        # The clipped surrogate; d L / d log π is 0 where the clipped term is the minimum.
+        log_ratio = log_prob - old_log_probs[idx]  # [B]
+        ratio = np.exp(log_ratio)
+        unclipped = ratio * adv
+        clipped = np.minimum(np.maximum(ratio, 1.0 - clip_range), 1.0 + clip_range)
+        clipped *= adv
+        policy_loss = -float(_sum(np.minimum(unclipped, clipped))) / n
+        d_log_prob = np.multiply(unclipped, -1.0 / n)  # [B]
+        d_log_prob *= unclipped <= clipped
+        v_loss = self._value_grad(value, old_values[idx], returns[idx])
+        self._head_grad(d_log_prob, n)
+        self.actor.backward(self._d_out, x)
+        self.critic.backward(self._d_value, x)
+        off = ratio - 1.0
+        return MinibatchInfo(
+            policy_loss=policy_loss,
+            clip_fraction=np.count_nonzero(np.abs(off) > clip_range) / n,
+            approx_kl=float(_sum(off - log_ratio)) / n,
+            value_loss=v_loss,
+            entropy=entropy_mean,
+            loss=policy_loss + self.vf_coef * v_loss - self.ent_coef * entropy_mean,
+        )
+
+    def _normalized(self, adv: np.ndarray) -> np.ndarray:
+        """``(A - mean) / (std + 1e-8)`` with the unbiased std, as torch's ``Tensor.std``."""
+        n = len(adv)
+        if not self.normalize_advantages or n < 2:
+            return adv
+        centred: np.ndarray = adv - _sum(adv) / n  # [B]
+        std = math.sqrt(float(np.dot(centred, centred)) / (n - 1))
+        centred *= 1.0 / (std + 1e-8)
+        return centred
+
+    def _categorical(self, logits: np.ndarray, actions: np.ndarray) -> tuple[np.ndarray, float]:
+        """``log π(a | s)`` ``[B]`` and the mean entropy; keeps ``p`` and ``log p`` for
+        :meth:`_head_grad`."""
+        act = actions - self.action_start if self.action_start else actions  # [B]
+        shifted = logits - _max(logits, axis=1, keepdims=True)  # [B, A]
+        exp = np.exp(shifted)
+        total = _sum(exp, axis=1, keepdims=True)  # [B, 1]
+        log_p = shifted
+        log_p -= np.log(total)  # [B, A]
+        exp /= total  # p
+        neg_entropy = _sum(exp * log_p, axis=1)  # [B]
+        self._head_state = (act, exp, log_p, neg_entropy)
+        return log_p[self._rows, act], -float(_sum(neg_entropy)) / len(act)
+
+    def _gaussian(self, mean: np.ndarray, actions: np.ndarray) -> tuple[np.ndarray, float]:
+        """``log π(a | s)`` ``[B]`` and the (state-independent) entropy; keeps the
+        standardized actions for :meth:`_head_grad`."""
+        assert self.log_std is not None
+        n, dims = mean.shape
+        inv_std = np.exp(-self.log_std)  # [A]
+        u = actions.reshape(n, dims) - mean  # [B, A]
+        u *= inv_std  # (a - μ) / σ
+        log_norm = float(_sum(self.log_std)) + dims * _HALF_LOG_2PI
+        log_prob = _sum(u * u, axis=1)  # [B]
+        log_prob *= -0.5
+        log_prob -= log_norm
+        self._head_state = (u, inv_std)
+        return log_prob, log_norm + 0.5 * dims
+
+    def _value_grad(self, value: np.ndarray, old: np.ndarray, returns: np.ndarray) -> float:
+        """The value loss; writes ``vf_coef · d L_V / d V`` into the critic's output grad."""
+        n = len(value)
+        c = self.clip_range_vf
+        predicted = value if c is None else old + np.minimum(np.maximum(value - old, -c), c)
+        error = predicted - returns  # [B]
+        d_value = self._d_value.numpy()[:, 0]  # [B]
+        np.multiply(error, 2.0 * self.vf_coef / n, out=d_value)
+        if c is not None:  # no gradient where the prediction was clipped
+            d_value *= np.abs(value - old) <= c
+        return float(np.dot(error, error)) / n
+
+    def _head_grad(self, d_log_prob: np.ndarray, n: int) -> None:
+        """Write ``d loss / d actor output`` ``[B, A]`` (and the log-std gradient) from
+        ``d loss / d log π`` and the entropy bonus."""
+        d_out = self._d_out.numpy()  # [B, A]
+        if self.head == "categorical":
+            act, p, log_p, neg_entropy = self._head_state
+            np.multiply(p, -d_log_prob[:, None], out=d_out)  # d log π(a)/dz = onehot - p
+            d_out[self._rows, act] += d_log_prob
+            if self.ent_coef > 0:  # -ent_coef · dH/dz / B, dH/dz = -p (log p + H)
+                d_out += (p * (self.ent_coef / n)) * (log_p - neg_entropy[:, None])
+        else:
+            assert self.log_std_grad is not None
+            u, inv_std = self._head_state
+            np.multiply(u * inv_std, d_log_prob[:, None], out=d_out)  # d log π / dμ = u / σ
+            self.log_std_grad[:] = d_log_prob @ (u * u - 1.0) - self.ent_coef  # d/ds: u² - 1

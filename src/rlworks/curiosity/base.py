@@ -1,0 +1,310 @@
+"""The curiosity interface, its settings and the pieces every curiosity module shares.
+
+A curiosity module turns the transitions of one on-policy rollout into intrinsic rewards (added
+to the extrinsic ones before advantages are estimated) and has a loss of its own, minimized
+alongside the agent's. Everything an agent needs is behind :class:`Curiosity`; the agent holds a
+:class:`IntrinsicMotivation`, which adds the storage (a driver observer that records the
+rollout's transitions), the optimizer and the checkpoint state.
+
+Also here: :class:`RunningMeanStd` (parallel-batch running moments) and
+:class:`RewardNormalizer`, which divides intrinsic rewards by a running standard deviation of
+their discounted (non-episodic) returns, as in the RND paper.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple, Protocol
+
+import numpy as np
+import torch
+
+from rlworks.errors import ConfigError
+from rlworks.nets.mlp import ACTIVATIONS
+from rlworks.types import Transition
+
+__all__ = [
+    "Curiosity",
+    "CuriosityBatch",
+    "CuriosityConfig",
+    "RewardNormalizer",
+    "RolloutRecorder",
+    "RunningMeanStd",
+]
+
+
+# ----------------------------------------------------------------------------- settings
+@dataclass
+class CuriosityConfig:
+    """Hyperparameters of the curiosity modules (RND and ICM); an agent config carries them as
+    a mapping (``curiosity_settings``)."""
+
+    label = "curiosity settings"
+
+    learning_rate: float = 1e-3
+    """Adam step size of the curiosity networks."""
+    hidden_sizes: list[int] = field(default_factory=lambda: [64, 64])
+    """Hidden widths of the RND predictor / target and of the ICM feature encoder and models."""
+    feature_size: int = 64
+    """Width of the RND embedding and of the ICM feature space."""
+    activation: str = "leaky_relu"
+    """Hidden activation of the curiosity networks."""
+    normalize_obs: bool = True
+    """Whiten the observations the curiosity networks read with running mean and std (clipped
+    to ±obs_clip)."""
+    obs_clip: float = 5.0
+    """Clip of the whitened observations."""
+    normalize_reward: bool = True
+    """Divide intrinsic rewards by a running std of their discounted returns."""
+    reward_gamma: float = 0.99
+    """Discount of the intrinsic returns whose std normalizes the rewards."""
+    reward_norm_horizon: int | None = 10_000
+    """Samples the running std of intrinsic returns remembers at full weight (older ones fade
+    geometrically), so that the scale follows rewards that shrink as the predictor learns;
+    None: all samples alike, as in the RND paper."""
+    center_reward: bool = False
+    """Also subtract a running mean of the raw intrinsic rewards (same horizon) before
+    dividing: only the novelty *above the usual* is rewarded, so that with episodic intrinsic
+    returns a positive mean bonus does not make ending an episode (reaching a goal) look bad.
+    (With ``reward_gamma`` 0 the divisor is the running std of the rewards themselves.)"""
+    forward_weight: float = 0.2
+    """ICM's β: loss = β · forward loss + (1 − β) · inverse loss."""
+    max_grad_norm: float | None = 1.0
+    """Clip the curiosity networks' gradient norm (None: no clipping)."""
+
+    def validate(self) -> None:
+        """Check ranges; raise :class:`ConfigError` naming the key."""
+        for key in ("learning_rate", "obs_clip"):
+            value = getattr(self, key)
+            if not (value > 0 and math.isfinite(value)):
+                raise ConfigError(f"{key} must be a positive number, got {value}")
+        if self.reward_norm_horizon is not None and self.reward_norm_horizon < 1:
+            raise ConfigError(
+                f"reward_norm_horizon must be >= 1 or null, got {self.reward_norm_horizon}"
+            )
+        if self.feature_size < 1:
+            raise ConfigError(f"feature_size must be >= 1, got {self.feature_size}")
+        if any(w < 1 for w in self.hidden_sizes):
+            raise ConfigError(f"hidden_sizes must hold widths >= 1, got {self.hidden_sizes}")
+        for key in ("reward_gamma", "forward_weight"):
+            if not 0.0 <= getattr(self, key) <= 1.0:
+                raise ConfigError(f"{key} must be in [0, 1], got {getattr(self, key)}")
+        if self.max_grad_norm is not None and not self.max_grad_norm > 0:
+            raise ConfigError(f"max_grad_norm must be > 0 or null, got {self.max_grad_norm}")
+        if self.activation not in ACTIVATIONS:
+            raise ConfigError(
+                f"activation must be one of {', '.join(ACTIVATIONS)}, got {self.activation!r}"
+            )
+
+
+# ----------------------------------------------------------------------------- the interface
+class CuriosityBatch(NamedTuple):
+    """The valid transitions of a rollout as tensors, in the rollout buffer's row order.
+
+    Attributes:
+        obs: ``[M, D]`` float32, flattened observations.
+        next_obs: ``[M, D]`` float32, the observations that followed.
+        actions: ``[M]`` int64 (Discrete) or ``[M, A]`` float32 (Box), as taken.
+    """
+
+    obs: torch.Tensor
+    next_obs: torch.Tensor
+    actions: torch.Tensor
+
+    def take(self, idx: torch.Tensor) -> CuriosityBatch:
+        """The rows ``idx`` (``[B]``)."""
+        return CuriosityBatch(self.obs[idx], self.next_obs[idx], self.actions[idx])
+
+
+class Curiosity(Protocol):
+    """An intrinsic-reward module: rewards for a rollout, and the loss that trains it.
+
+    Implementations are :class:`torch.nn.Module` s (their parameters are what the optimizer
+    trains, their ``state_dict`` holds the running statistics too).
+    """
+
+    def intrinsic_reward(self, batch: CuriosityBatch) -> torch.Tensor:
+        """Raw (unnormalized) intrinsic reward of each transition, ``[M]``, without gradient;
+        may update observation statistics first."""
+        ...
+
+    def loss(self, batch: CuriosityBatch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The module's training loss on a minibatch, and its diagnostics (detached)."""
+        ...
+
+    def parameters(self) -> Any:
+        """Trainable parameters (``nn.Module.parameters``)."""
+        ...
+
+    def state_dict(self) -> dict[str, Any]:
+        """Parameters and running statistics."""
+        ...
+
+    def load_state_dict(self, state: dict[str, Any]) -> Any:
+        """Restore :meth:`state_dict`."""
+        ...
+
+
+# ----------------------------------------------------------------------------- statistics
+class RunningMeanStd:
+    """Running mean and variance over batches (Chan et al.'s parallel update), float64.
+
+    Example:
+        >>> rms = RunningMeanStd((2,))
+        >>> rms.update(np.array([[0.0, 1.0], [2.0, 3.0]]))
+        >>> rms.mean, rms.var   # [1, 2], [1, 1]
+    """
+
+    def __init__(self, shape: tuple[int, ...] = (), max_count: int | None = None) -> None:
+        """Start empty (mean 0, variance 1, count 0).
+
+        Args:
+            shape: Shape of one sample.
+            max_count: Cap on the count the old moments weigh (None: no cap); with a cap, a
+                batch of ``k`` weighs at least ``k / (max_count + k)``: exponential forgetting.
+        """
+        self.mean = np.zeros(shape, dtype=np.float64)
+        self.var = np.ones(shape, dtype=np.float64)
+        self.count = 0
+        self.max_count = max_count
+
+    def update(self, x: np.ndarray) -> None:
+        """Fold in a batch ``[K, *shape]`` (nothing happens for ``K = 0``)."""
+        x = np.asarray(x, dtype=np.float64)
+        k = x.shape[0]
+        if k == 0:
+            return
+        batch_mean, batch_var = x.mean(axis=0), x.var(axis=0)
+        if self.count == 0:
+            self.mean, self.var, self.count = batch_mean, batch_var, k
+            return
+        if self.max_count is not None:
+            self.count = min(self.count, self.max_count)
+        total = self.count + k
+        delta = batch_mean - self.mean
+        m2 = self.var * self.count + batch_var * k + delta**2 * self.count * k / total
+        self.mean = self.mean + delta * k / total
+        self.var = m2 / total
+        self.count = total
+
+    @property
+    def std(self) -> np.ndarray:
+        """``sqrt(var + 1e-8)``."""
+        std: np.ndarray = np.sqrt(self.var + 1e-8)
+        return std
+
+    def state_dict(self) -> dict[str, Any]:
+        """Mean, variance and count as plain data (lists, for ``weights_only`` loading)."""
+        return {"mean": self.mean.tolist(), "var": self.var.tolist(), "count": self.count}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`state_dict`."""
+        self.mean = np.asarray(state["mean"], dtype=np.float64).copy()
+        self.var = np.asarray(state["var"], dtype=np.float64).copy()
+        self.count = int(state["count"])
+
+
+class RewardNormalizer:
+    """Divides intrinsic rewards by the running std of their discounted returns.
+
+    Per sub-environment, ``R ← γ·R + r`` runs over time without ever being reset (the intrinsic
+    return is non-episodic here, as in the RND paper, so the scale does not depend on where
+    episodes end); every ``R`` of a rollout updates the running variance, and the rollout's
+    rewards are divided by its square root. The rewards keep their sign and their mean is not
+    subtracted.
+    """
+
+    def __init__(
+        self, n_envs: int, gamma: float, horizon: int | None = None, center: bool = False
+    ) -> None:
+        """Start with zero returns for ``n_envs`` streams; ``horizon`` caps the running
+        moments' memory (see :class:`RunningMeanStd`'s ``max_count``); ``center`` also
+        subtracts a running mean of the rewards themselves."""
+        self.gamma = gamma
+        self.center = center
+        self.returns = np.zeros(n_envs, dtype=np.float64)  # [N]
+        self.rms = RunningMeanStd(max_count=horizon)
+        self.reward_rms = RunningMeanStd(max_count=horizon)
+
+    def __call__(self, rewards: np.ndarray, valid: np.ndarray) -> np.ndarray:
+        """Normalize one rollout's rewards ``[T, N]`` (``valid [T, N]``: rows that exist)."""
+        seen = np.empty_like(rewards, dtype=np.float64)  # [T, N]
+        for t in range(rewards.shape[0]):
+            self.returns = np.where(valid[t], self.gamma * self.returns + rewards[t], self.returns)
+            seen[t] = self.returns
+        self.rms.update(seen[valid])
+        if self.center:
+            self.reward_rms.update(rewards[valid])
+            rewards = rewards - float(self.reward_rms.mean)
+        normalized: np.ndarray = rewards / float(self.rms.std)
+        return normalized
+
+    def state_dict(self) -> dict[str, Any]:
+        """The returns in progress and the running moments."""
+        return {
+            "returns": self.returns.tolist(),
+            "rms": self.rms.state_dict(),
+            "reward_rms": self.reward_rms.state_dict(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`state_dict`."""
+        self.returns = np.asarray(state["returns"], dtype=np.float64).copy()
+        self.rms.load_state_dict(state["rms"])
+        if "reward_rms" in state:
+            self.reward_rms.load_state_dict(state["reward_rms"])
+
+
+# ----------------------------------------------------------------------------- storage
+class RolloutRecorder:
+    """A driver observer keeping the ``[n_steps, n_envs]`` transitions a curiosity module reads.
+
+    It is filled row for row exactly as :class:`~rlworks.buffers.RolloutBuffer` is (one row per
+    broadcast, slot ``[t, e]`` for sub-environment ``e``), so its valid rows, flattened
+    time-major, line up with the buffer's :class:`~rlworks.buffers.RolloutBatch`. Unlike the
+    buffer it keeps every row's own ``next_obs`` (including the terminal one).
+    """
+
+    def __init__(
+        self,
+        n_steps: int,
+        n_envs: int,
+        obs_shape: tuple[int, ...],
+        action_shape: tuple[int, ...],
+        action_dtype: Any,
+    ) -> None:
+        """Allocate the storage (observations as float32)."""
+        size = (n_steps, n_envs)
+        self.n_steps, self.n_envs = n_steps, n_envs
+        self.obs = np.zeros((*size, *obs_shape), dtype=np.float32)  # [T, N, *obs]
+        self.next_obs = np.zeros((*size, *obs_shape), dtype=np.float32)  # [T, N, *obs]
+        self.actions = np.zeros((*size, *action_shape), dtype=action_dtype)  # [T, N, *act]
+        self.valid = np.zeros(size, dtype=bool)  # [T, N]
+        self.pos = 0
+
+    def __call__(self, transition: Transition) -> None:
+        """Write one broadcast batch as the next row; starts over after ``n_steps`` rows."""
+        if self.pos >= self.n_steps:
+            self.pos = 0
+        t, ids = self.pos, transition.env_ids
+        self.obs[t, ids] = transition.obs
+        self.next_obs[t, ids] = transition.next_obs
+        self.actions[t, ids] = transition.action
+        self.valid[t] = False
+        self.valid[t, ids] = True
+        self.pos += 1
+
+    def clear(self) -> None:
+        """Start a new rollout."""
+        self.pos = 0
+        self.valid[:] = False
+
+    def batch(self, device: torch.device) -> CuriosityBatch:
+        """The valid rows written so far, flattened time-major, as tensors on ``device``."""
+        valid = self.valid[: self.pos]  # [T, N]
+        m = int(valid.sum())
+        obs = torch.as_tensor(self.obs[: self.pos][valid].reshape(m, -1), device=device)
+        next_obs = torch.as_tensor(self.next_obs[: self.pos][valid].reshape(m, -1), device=device)
+        actions = torch.as_tensor(self.actions[: self.pos][valid], device=device)
+        return CuriosityBatch(obs, next_obs, actions)
