@@ -92,6 +92,64 @@ def test_commands_follow_the_protocol() -> None:
     assert "--target-return" not in harness.sb3_command(case, "throughput", 0)
 
 
+# SB3's name → the rlworks config key meaning the same hyperparameter, per case.
+SAME_SETTINGS = {
+    "ppo-cartpole": {
+        "n_steps": "n_steps", "batch_size": "batch_size", "n_epochs": "n_epochs",
+        "gae_lambda": "gae_lambda", "gamma": "gamma", "ent_coef": "ent_coef",
+        "vf_coef": "vf_coef", "max_grad_norm": "max_grad_norm",
+    },
+    "sac-pendulum": {
+        "learning_rate": "learning_rate", "buffer_size": "buffer_size",
+        "learning_starts": "learning_starts", "batch_size": "batch_size", "tau": "tau",
+        "gamma": "gamma", "train_freq": "train_freq", "gradient_steps": "gradient_steps",
+        "ent_coef": "ent_coef", "target_entropy": "target_entropy",
+    },
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(SAME_SETTINGS))
+def test_new_cases_give_both_libraries_the_same_hyperparameters(name: str) -> None:
+    from rlworks.config import find_preset, load_yaml
+
+    case = harness.get_case(name)
+    path = find_preset(case.preset, case.algo, case.env)
+    assert path is not None
+    preset = load_yaml(path)
+    agent, train = preset["agent"], preset["train"]
+    for sb3_key, key in SAME_SETTINGS[name].items():
+        assert case.sb3_kwargs[sb3_key] == agent[key], sb3_key
+    assert train["n_envs"] == case.n_envs and train["target_return"] == case.target_return
+    net_arch = case.sb3_kwargs["policy_kwargs"]["net_arch"]
+    if name == "ppo-cartpole":
+        # lin_ schedules over the budget = rlworks' annealing over anneal_steps
+        for sb3_key in ("learning_rate", "clip_range"):
+            value = case.sb3_kwargs[sb3_key]
+            assert value.startswith("lin_") and float(value[4:]) == agent[sb3_key]
+        assert agent["anneal_lr"] and agent["anneal_clip_range"]
+        assert agent["anneal_steps"] == case.throughput_steps == case.solve_steps
+        assert net_arch == {"pi": [64, 64], "vf": [64, 64]}  # PPOConfig's default widths
+    else:
+        assert net_arch == agent["hidden_sizes"]
+    command = " ".join(harness.rlworks_command(case, "solve", 0, "/tmp/run"))
+    assert f"--n-envs {case.n_envs}" in command and f"--eval-every {case.eval_every}" in command
+
+
+def test_sb3_kwargs_decode_rl_zoo_linear_schedules() -> None:
+    pytest.importorskip("torch")
+    from rlworks.bench.sb3_runner import decode_kwargs
+
+    encoded = {"learning_rate": "lin_1e-3", "clip_range": "lin_0.2", "ent_coef": "auto"}
+    decoded = decode_kwargs(encoded)
+    # SB3 calls a schedule with the remaining progress: 1 at the start, 0 at the end
+    assert decoded["learning_rate"](1.0) == pytest.approx(1e-3)
+    assert decoded["learning_rate"](0.25) == pytest.approx(2.5e-4)
+    assert decoded["clip_range"](0.5) == pytest.approx(0.1)
+    assert decoded["ent_coef"] == "auto"  # not a schedulable key: left alone
+    with pytest.raises(ValueError, match=r"clip_range: 'lin_x' is not lin_<number>"):
+        decode_kwargs({"clip_range": "lin_x"})
+
+
 def test_unknown_case_names_the_known_ones() -> None:
     from rlworks.errors import ConfigError
 

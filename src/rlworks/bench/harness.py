@@ -131,6 +131,34 @@ DQN_ZOO_CARTPOLE = {
     "policy_kwargs": {"net_arch": [256, 256]},
 }
 
+PPO_ZOO_CARTPOLE = {
+    "n_steps": 32,
+    "batch_size": 256,
+    "n_epochs": 20,
+    "gae_lambda": 0.8,
+    "gamma": 0.98,
+    "learning_rate": "lin_1e-3",
+    "clip_range": "lin_0.2",
+    "ent_coef": 0.0,
+    "vf_coef": 0.5,
+    "max_grad_norm": 0.5,
+    "policy_kwargs": {"net_arch": {"pi": [64, 64], "vf": [64, 64]}, "activation_fn": "tanh"},
+}
+
+SAC_ZOO_PENDULUM = {
+    "learning_rate": 1e-3,
+    "buffer_size": 1_000_000,
+    "learning_starts": 100,
+    "batch_size": 256,
+    "tau": 0.005,
+    "gamma": 0.99,
+    "train_freq": 1,
+    "gradient_steps": 1,
+    "ent_coef": "auto",
+    "target_entropy": "auto",
+    "policy_kwargs": {"net_arch": [256, 256], "activation_fn": "relu"},
+}
+
 CASES: dict[str, BenchCase] = {
     case.name: case
     for case in (
@@ -149,6 +177,45 @@ CASES: dict[str, BenchCase] = {
             notes="rl-baselines3-zoo's DQN hyperparameters for CartPole-v1 (rlworks preset "
             "`dqn-cartpole-zoo`); SB3's exploration_fraction 0.16 of the 50,000-step budget is "
             "rlworks' exploration_duration 8,000.",
+        ),
+        BenchCase(
+            name="ppo-cartpole",
+            title="PPO on CartPole-v1",
+            algo="ppo",
+            env="CartPole-v1",
+            preset="ppo-cartpole",
+            sb3_algo="PPO",
+            sb3_kwargs=PPO_ZOO_CARTPOLE,
+            n_envs=8,
+            throughput_steps=100_000,
+            solve_steps=100_000,
+            target_return=475,
+            eval_every=5_000,
+            eval_episodes=20,
+            notes="rl-baselines3-zoo's PPO hyperparameters for CartPole-v1 (rlworks preset "
+            "`ppo-cartpole`): `lin_X` is rl-zoo's linear schedule, X annealed to 0 over the "
+            "100,000-step budget of `model.learn`, which is rlworks' anneal_lr and "
+            "anneal_clip_range with anneal_steps 100,000; separate [64, 64] tanh actor and "
+            "critic, orthogonal initialization and Adam eps 1e-5 in both libraries.",
+        ),
+        BenchCase(
+            name="sac-pendulum",
+            title="SAC on Pendulum-v1",
+            algo="sac",
+            env="Pendulum-v1",
+            preset="sac-pendulum",
+            sb3_algo="SAC",
+            sb3_kwargs=SAC_ZOO_PENDULUM,
+            n_envs=1,
+            throughput_steps=20_000,
+            solve_steps=20_000,
+            target_return=-200,
+            eval_every=2_000,
+            eval_episodes=20,
+            notes="rl-baselines3-zoo's SAC hyperparameters for Pendulum-v1 (learning rate 1e-3, "
+            "otherwise SB3's defaults; rlworks preset `sac-pendulum`): [256, 256] relu actor "
+            "and twin critics, one gradient step per environment step after 100 random steps, "
+            "entropy coefficient tuned towards -1.",
         ),
     )
 }

@@ -33,7 +33,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-__all__ = ["decode_kwargs", "main"]
+__all__ = ["SCHEDULED", "decode_kwargs", "linear_schedule", "main"]
 
 _ACTIVATIONS = {
     "relu": "ReLU",
@@ -45,18 +45,45 @@ _ACTIVATIONS = {
 }
 
 
+SCHEDULED = ("learning_rate", "clip_range", "clip_range_vf")
+"""SB3 kwargs that accept a schedule (a function of the remaining progress, 1 → 0)."""
+
+
+def linear_schedule(initial: float) -> Callable[[float], float]:
+    """rl-zoo's ``lin_<initial>``: the value falls linearly from ``initial`` to 0 over the
+    ``total_timesteps`` of ``model.learn`` (SB3 calls it with the remaining progress, 1 → 0)."""
+
+    def schedule(progress_remaining: float) -> float:
+        return progress_remaining * initial
+
+    return schedule
+
+
 def decode_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
     """SB3 constructor kwargs from their JSON form.
 
-    JSON has no tuples or classes, so two values are translated: ``train_freq`` given as a list
-    (``[1, "episode"]``) becomes a tuple, and ``policy_kwargs.activation_fn`` given as a name
-    (``"tanh"``, ``"relu"`` or a ``torch.nn`` class name such as ``"Tanh"``) becomes the class.
+    JSON has no tuples, classes or functions, so three kinds of values are translated:
+    ``train_freq`` given as a list (``[1, "episode"]``) becomes a tuple;
+    ``policy_kwargs.activation_fn`` given as a name (``"tanh"``, ``"relu"`` or a ``torch.nn``
+    class name such as ``"Tanh"``) becomes the class; and a schedulable value (see
+    :data:`SCHEDULED`) written as rl-zoo writes it, ``"lin_1e-3"``, becomes
+    :func:`linear_schedule` of that number.
+
+    Raises:
+        ValueError: An unknown activation, or a ``lin_`` value that is not a number.
     """
     import torch
 
     out = dict(kwargs)
     if isinstance(out.get("train_freq"), list):
         out["train_freq"] = tuple(out["train_freq"])
+    for key in SCHEDULED:
+        value = out.get(key)
+        if isinstance(value, str) and value.startswith("lin_"):
+            try:
+                out[key] = linear_schedule(float(value[len("lin_") :]))
+            except ValueError:
+                raise ValueError(f"{key}: {value!r} is not lin_<number>") from None
     policy_kwargs = dict(out.get("policy_kwargs") or {})
     activation = policy_kwargs.get("activation_fn")
     if isinstance(activation, str):
