@@ -127,6 +127,7 @@ FAST_CASES = [
     ("CartPole-v1", {}),
     ("CartPole-v1", {"ent_coef": 0.01, "clip_range_vf": 0.1, "activation": "relu"}),
     ("CartPole-v1", {"normalize_advantages": False, "critic_hidden_sizes": [8, 16, 8]}),
+    ("MountainCar-v0", {"scale_obs": True}),
     ("Pendulum-v1", {}),
     ("Pendulum-v1", {"ent_coef": 0.01, "clip_range_vf": 0.1, "log_std_init": -0.5}),
 ]
@@ -140,7 +141,8 @@ def test_fast_learner_gradient_matches_autograd(env_id: str, settings: dict[str,
     assert learner is not None
     batch = _rollout_batch(agent, 128)
     idx = np.random.default_rng(3).permutation(128)[:64]
-    info = learner.loss_and_grad(batch.obs, batch.actions, batch.log_probs, batch.values,
+    obs = agent.net.prepare_obs(batch.obs)  # PPO hands the learner what the networks read
+    info = learner.loss_and_grad(obs, batch.actions, batch.log_probs, batch.values,
                                  batch.advantages, batch.returns, idx, clip_range=0.1)  # fmt: skip
     fast_grad = agent.flat.grad.clone()
     # The same loss through autograd, as PPO.update builds it.
@@ -167,11 +169,16 @@ def test_fast_learner_gradient_matches_autograd(env_id: str, settings: dict[str,
     torch.testing.assert_close(fast_grad, agent.flat.grad, rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize("env_id", ["CartPole-v1", "Pendulum-v1"])
-def test_fast_update_takes_the_steps_autograd_takes(env_id: str) -> None:
+@pytest.mark.parametrize(
+    ("env_id", "scale_obs"),
+    [("CartPole-v1", False), ("Pendulum-v1", False), ("MountainCar-v0", True)],
+)
+def test_fast_update_takes_the_steps_autograd_takes(env_id: str, scale_obs: bool) -> None:
     def make() -> PPO:
         env = rw.make_env(env_id, n_envs=2, seed=0)
-        config = PPOConfig(n_steps=64, batch_size=32, n_epochs=3, ent_coef=0.01)
+        config = PPOConfig(
+            n_steps=64, batch_size=32, n_epochs=3, ent_coef=0.01, scale_obs=scale_obs
+        )
         return PPO(env, config, seed=0)  # a rollout of 64 * 2 = 128 rows: 4 minibatches
 
     fast, reference = make(), make()

@@ -62,3 +62,28 @@ def test_spaces_are_checked() -> None:
         SpaceMismatchError, match=r"unbounded actions \(low=\[-inf\], high=\[inf\]\)"
     ):
         require_bounded_actions(unbounded, "ppo", "MyEnv-v0")
+
+
+def test_scale_obs_maps_the_bounds_onto_minus_one_one_in_acting_and_learning() -> None:
+    # MountainCar's bounds: position in [-1.2, 0.6], velocity in [-0.07, 0.07].
+    space = gym.spaces.Box(np.array([-1.2, -0.07]), np.array([0.6, 0.07]), dtype=np.float32)
+    with seeded(0):
+        scaled = ActorCritic(space, gym.spaces.Discrete(3), [8], [8], scale_obs=True)
+    with seeded(0):
+        plain = ActorCritic(space, gym.spaces.Discrete(3), [8], [8])  # the same weights
+    obs = np.array([[-1.2, -0.07], [0.6, 0.07], [-0.3, 0.0], [-0.5, 0.035]], np.float32)
+    # (x - center) / half-width: center (-0.3, 0), half-widths (0.9, 0.07);
+    # -0.5 → -0.2 / 0.9 = -0.2222, 0.035 → 0.5.
+    expected = np.array([[-1, -1], [1, 1], [0, 0], [-0.2 / 0.9, 0.5]], np.float32)
+    np.testing.assert_allclose(scaled.prepare_obs(obs), expected, atol=1e-6)
+    np.testing.assert_allclose(
+        scaled.predict_values(obs), plain.predict_values(expected), atol=1e-6
+    )
+    actions = np.array([0, 1, 2, 1])
+    log_prob, _, value = scaled.evaluate(torch.as_tensor(obs), torch.as_tensor(actions))
+    ref_log_prob, _, ref_value = plain.evaluate(torch.as_tensor(expected), torch.as_tensor(actions))
+    torch.testing.assert_close(log_prob, ref_log_prob)
+    torch.testing.assert_close(value, ref_value)
+    assert "obs_center" not in scaled.state_dict()  # derived from the space, not saved
+    with pytest.raises(SpaceMismatchError, match=r"scale_obs .* low=\[-inf, -inf, -inf\]"):
+        ActorCritic(OBS, gym.spaces.Discrete(2), scale_obs=True, env_name="MyEnv-v0")

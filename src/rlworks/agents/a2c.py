@@ -92,6 +92,9 @@ class A2CConfig:
     glorot or torch."""
     log_std_init: float = 0.0
     """Initial log standard deviation of the Gaussian policy (Box actions)."""
+    scale_obs: bool = False
+    """Map observations from their (finite) Box bounds onto [-1, 1] inside the networks; for
+    observations whose scales differ by orders of magnitude (MountainCar-v0)."""
     curiosity: Literal["none", "rnd", "icm"] = "none"
     """Intrinsic reward for exploration: none, rnd (random network distillation) or icm
     (intrinsic curiosity module); see :mod:`rlworks.curiosity`."""
@@ -210,6 +213,7 @@ def make_actor_critic(
         activation=config.activation,
         init=config.init,
         log_std_init=config.log_std_init,
+        scale_obs=config.scale_obs,
         env_name=env_name,
     )
 

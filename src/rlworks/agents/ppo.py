@@ -101,6 +101,9 @@ class PPOConfig:
     glorot or torch."""
     log_std_init: float = 0.0
     """Initial log standard deviation of the Gaussian policy (Box actions)."""
+    scale_obs: bool = False
+    """Map observations from their (finite) Box bounds onto [-1, 1] inside the networks; for
+    observations whose scales differ by orders of magnitude (MountainCar-v0)."""
     adam_eps: float = 1e-5
     """Adam's epsilon."""
     curiosity: Literal["none", "rnd", "icm"] = "none"
@@ -253,6 +256,7 @@ class PPO(Agent[PPOConfig]):
                 activation=cfg.activation,
                 init=cfg.init,
                 log_std_init=cfg.log_std_init,
+                scale_obs=cfg.scale_obs,
                 env_name=self.env_id,
             ).to(self.device)
         self.flat = FlatParameters(self.net)  # one Adam kernel and one norm per step
@@ -399,7 +403,8 @@ class PPO(Agent[PPOConfig]):
         cfg, learner = self.config, self.fast_learner
         assert learner is not None
         m = len(batch.advantages)
-        obs = np.ascontiguousarray(batch.obs.reshape(m, -1), dtype=np.float32)  # [M, D]
+        flat = np.ascontiguousarray(batch.obs.reshape(m, -1), dtype=np.float32)  # [M, D]
+        obs = np.ascontiguousarray(self.net.prepare_obs(flat))  # what the networks read
         rollout = (obs, batch.actions, batch.log_probs, batch.values, batch.advantages)
         sums = np.zeros(len(MinibatchInfo._fields))
         grad_norms: list[float] = []

@@ -13,6 +13,12 @@ Heads:
 * ``gaussian`` for ``Box`` actions: a diagonal Gaussian whose mean is the actor's output and
   whose log standard deviation is a learned state-independent vector.
 
+With ``scale_obs`` the networks see observations mapped affinely from the Box bounds onto
+``[-1, 1]``, in acting and learning alike (a fixed input transform, part of the network like the
+``/ 255`` of an image network, so that evaluation, checkpoints and ``rlworks record`` need no
+environment wrapper). It matters where the bounds differ by orders of magnitude:
+MountainCar's position spans 1.8 and its velocity 0.14.
+
 Acting runs in NumPy (:class:`~rlworks.nets.mlp.NumpyForward`) when the networks are CPU float32
 MLPs: for a few observations torch's per-call overhead costs more than the arithmetic. Sampled
 actions are returned as drawn; clipping Gaussian actions to the Box bounds is the caller's job
@@ -93,6 +99,7 @@ class ActorCritic(nn.Module):
         activation: str = "tanh",
         init: Init = "orthogonal",
         log_std_init: float = 0.0,
+        scale_obs: bool = False,
         env_name: str = "the environment",
     ) -> None:
         """Build both networks.
@@ -105,11 +112,13 @@ class ActorCritic(nn.Module):
             activation: Hidden activation (see :data:`rlworks.nets.mlp.ACTIVATIONS`).
             init: Weight initialization; ``orthogonal`` uses the gains described above.
             log_std_init: Initial log standard deviation of the Gaussian head.
+            scale_obs: Map observations from the Box bounds onto ``[-1, 1]`` before both
+                networks (the bounds must be finite).
             env_name: Environment name for error messages.
 
         Raises:
-            SpaceMismatchError: Observations that are not a Box, or actions that are neither
-                Discrete nor Box.
+            SpaceMismatchError: Observations that are not a Box, actions that are neither
+                Discrete nor Box, or ``scale_obs`` with an unbounded observation space.
         """
         super().__init__()
         if not isinstance(observation_space, gym.spaces.Box):
@@ -118,6 +127,23 @@ class ActorCritic(nn.Module):
                 f"{space_signature(observation_space)}"
             )
         self.obs_dim = flat_size(observation_space.shape)
+        self.scale_obs = scale_obs
+        if scale_obs:
+            low = np.asarray(observation_space.low, dtype=np.float64).reshape(-1)  # [D]
+            high = np.asarray(observation_space.high, dtype=np.float64).reshape(-1)  # [D]
+            if not (np.isfinite(low).all() and np.isfinite(high).all() and (high > low).all()):
+                raise SpaceMismatchError(
+                    f"scale_obs maps observations from their bounds onto [-1, 1], but {env_name} "
+                    f"has observation bounds low={low.tolist()}, high={high.tolist()}; "
+                    "it needs finite bounds with high > low (or scale_obs: false)"
+                )
+            # x' = (x - center) / half_width, as float32 NumPy arrays and torch buffers.
+            self._obs_center = ((high + low) / 2).astype(np.float32)  # [D]
+            self._obs_inv_half = (2 / (high - low)).astype(np.float32)  # [D]
+            self.register_buffer("obs_center", torch.from_numpy(self._obs_center), persistent=False)
+            self.register_buffer(
+                "obs_inv_half", torch.from_numpy(self._obs_inv_half), persistent=False
+            )
         self.head: Literal["categorical", "gaussian"]
         if isinstance(action_space, gym.spaces.Discrete):
             self.head = "categorical"
@@ -162,6 +188,14 @@ class ActorCritic(nn.Module):
         """Where the parameters live."""
         return next(self.parameters()).device
 
+    def prepare_obs(self, flat: np.ndarray) -> np.ndarray:
+        """What the networks read for flat float32 observations ``[N, D]``: the input itself,
+        or with ``scale_obs`` its map onto ``[-1, 1]`` (a new array)."""
+        if not self.scale_obs:
+            return flat
+        scaled: np.ndarray = (flat - self._obs_center) * self._obs_inv_half
+        return scaled
+
     # ------------------------------------------------------------------ NumPy acting
     def _run(self, which: Literal["actor", "critic"], obs: np.ndarray) -> np.ndarray:
         """``actor(obs)`` or ``critic(obs)`` without gradient, in NumPy when possible."""
@@ -169,7 +203,7 @@ class ActorCritic(nn.Module):
             self._actor_np = _SlotNumpyForward(self.actor)
             self._critic_np = _SlotNumpyForward(self.critic)
         fwd = self._actor_np if which == "actor" else self._critic_np
-        flat = np.asarray(obs, dtype=np.float32).reshape(len(obs), -1)  # [N, D]
+        flat = self.prepare_obs(np.asarray(obs, dtype=np.float32).reshape(len(obs), -1))  # [N, D]
         out = fwd(flat)
         if out is not None:
             return out
@@ -241,6 +275,8 @@ class ActorCritic(nn.Module):
             ``(log π(a | s) [B], entropy of π(· | s) [B], V(s) [B])``.
         """
         x = obs.reshape(obs.shape[0], -1)  # [B, D]
+        if self.scale_obs:
+            x = (x - self.get_buffer("obs_center")) * self.get_buffer("obs_inv_half")
         out = self.actor(x)  # [B, out]
         if self.head == "categorical":
             log_p = out.log_softmax(dim=-1)  # [B, A]
