@@ -1,4 +1,5 @@
-"""Networks: MLP bodies and the heads algorithms put on them (policy distributions, values).
+"""Networks: MLP bodies, convolutional torsos for images, and the heads algorithms put on them
+(policy distributions, values, Q-values).
 
 Building blocks only: nothing here imports an algorithm.
 """
@@ -6,6 +7,13 @@ Building blocks only: nothing here imports an algorithm.
 from __future__ import annotations
 
 from rlworks.nets.actor_critic import ActorCritic
+from rlworks.nets.cnn import (
+    NATURE_CONV_LAYER_PARAMS,
+    NATURE_FC_LAYER_PARAMS,
+    NatureCNN,
+    conv_output_shape,
+    is_image_space,
+)
 from rlworks.nets.mlp import ACTIVATIONS, as_float_batch, flat_size, init_linear, mlp, seeded
 from rlworks.nets.policy import HEADS, PolicyNetwork, check_head, resolve_head
 from rlworks.nets.qnet import DUELING, NoisyLinear, QNetwork
@@ -21,7 +29,10 @@ __all__ = [
     "ACTIVATIONS",
     "DUELING",
     "HEADS",
+    "NATURE_CONV_LAYER_PARAMS",
+    "NATURE_FC_LAYER_PARAMS",
     "ActorCritic",
+    "NatureCNN",
     "NoisyLinear",
     "PolicyNetwork",
     "QEnsemble",
@@ -29,8 +40,10 @@ __all__ = [
     "SquashedGaussianPolicy",
     "as_float_batch",
     "check_head",
+    "conv_output_shape",
     "flat_size",
     "init_linear",
+    "is_image_space",
     "mlp",
     "resolve_head",
     "scale_actions",

@@ -3,6 +3,10 @@
 One class covers the variants as constructor options (composed, not subclassed):
 
 * plain: ``Q(s, ·)`` from an MLP (Mnih et al. 2015);
+* ``conv_layer_params``: image observations (uint8 ``[C, H, W]`` frames) go through a
+  :class:`~rlworks.nets.cnn.NatureCNN` torso first, and the MLP body becomes its dense layers
+  (the Nature DQN, and TF-Agents' ``QNetwork(conv_layer_params=..., fc_layer_params=...)``); every
+  head below plugs onto it unchanged;
 * ``dueling``: a value stream ``V(s)`` and an advantage stream ``A(s, ·)`` combined as
   ``Q = V + A - mean_a A`` (the paper's form, Wang et al. 2016, https://arxiv.org/abs/1511.06581)
   or ``Q = V + A - max_a A`` (the chapter's form, the book's Keras model);
@@ -27,6 +31,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from rlworks.errors import ConfigError
+from rlworks.nets.cnn import NatureCNN
 from rlworks.nets.mlp import ACTIVATIONS, Init, _affine, _numpy_activation, init_linear
 
 __all__ = ["DUELING", "Dueling", "NoisyLinear", "QNetwork"]
@@ -109,29 +114,38 @@ def _mean_weights(layer: nn.Module) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 class QNetwork(nn.Module):
-    """``Q(s, ·)`` for flattened vector observations, with optional dueling, noisy and C51 parts.
+    """``Q(s, ·)`` for vector or image observations, with optional dueling, noisy and C51 parts.
 
-    The body is ``Linear → activation`` per hidden width; the head maps the last hidden layer to
-    ``n_actions × atoms`` outputs (plus a value stream of ``atoms`` outputs when dueling). With
-    ``noisy=True`` every layer after the first (hidden and output, both streams) is a
-    :class:`NoisyLinear`, as Rainbow makes its fully connected layers noisy; the first layer stays
-    an ordinary ``nn.Linear``, playing the part of Rainbow's (noise-free) convolutional encoder.
-    Noisy layers use the paper's initialization whatever ``init`` says.
+    Vector observations are flattened; images (with ``conv_layer_params``) first go through a
+    convolutional ``torso`` (:class:`~rlworks.nets.cnn.NatureCNN` without dense layers: uint8
+    frames in, divided by 255 inside, flattened conv features out). The body is then
+    ``Linear → activation`` per hidden width (TF-Agents' ``fc_layer_params``); the head maps the
+    last hidden layer to ``n_actions × atoms`` outputs (plus a value stream of ``atoms`` outputs
+    when dueling). With ``noisy=True`` every fully connected layer is a :class:`NoisyLinear`, as
+    Rainbow makes them, except that a vector network's first layer stays an ordinary
+    ``nn.Linear``, playing the part of Rainbow's (noise-free) convolutional encoder; on images the
+    convolutions are that encoder and every dense layer is noisy. Noisy layers use the paper's
+    initialization whatever ``init`` says.
 
     Example:
         >>> net = QNetwork(4, 2, [64, 64], dueling="mean", atoms=51, v_min=0.0, v_max=200.0)
         >>> q = net(torch.zeros(8, 4))            # [8, 2] expected returns
         >>> log_p = net.log_probs(torch.zeros(8, 4))  # [8, 2, 51]
+        >>> atari = QNetwork((4, 84, 84), 4, [512], conv_layer_params=[(32, 8, 4), (64, 4, 2),
+        ...                  (64, 3, 1)])             # the Nature DQN
+        >>> q = atari(torch.zeros(8, 4, 84, 84, dtype=torch.uint8))  # [8, 4]
     """
 
     support: torch.Tensor
 
     def __init__(
         self,
-        obs_dim: int,
+        obs_dim: int | Sequence[int],
         n_actions: int,
         hidden_sizes: Sequence[int],
         *,
+        conv_layer_params: Sequence[Sequence[int]] | None = None,
+        input_scale: float = 255.0,
         activation: str = "relu",
         init: Init = "torch",
         dueling: Dueling = "none",
@@ -144,13 +158,21 @@ class QNetwork(nn.Module):
         """Build the network.
 
         Args:
-            obs_dim: Width of the flattened observation.
+            obs_dim: Width of the flattened observation, or the observation's shape (vector
+                observations are flattened); with ``conv_layer_params``, the image shape
+                ``(channels, height, width)``.
             n_actions: Number of discrete actions.
-            hidden_sizes: Widths of the hidden layers (at least one).
+            hidden_sizes: Widths of the hidden (dense) layers: at least one for vector
+                observations; after convolutions (``fc_layer_params``) it may be empty.
+            conv_layer_params: ``(filters, kernel_size, stride)`` per convolution of an image
+                torso (see :mod:`rlworks.nets.cnn`); None for a plain MLP.
+            input_scale: With a conv torso, observations are divided by this inside the network
+                (255: uint8 pixels to ``[0, 1]``).
             activation: Hidden activation name (see :data:`rlworks.nets.mlp.ACTIVATIONS`).
             init: Initialization of the ordinary linear layers (see :data:`Init`).
             dueling: ``none``, ``mean`` (``Q = V + A - mean A``) or ``max`` (``Q = V + A - max A``).
-            noisy: Use :class:`NoisyLinear` for every layer after the first.
+            noisy: Use :class:`NoisyLinear` for every dense layer after the first (for every
+                dense layer after a conv torso).
             noisy_sigma0: ``sigma0`` of the noisy layers.
             atoms: 1 for scalar Q-values, ``>= 2`` for C51 atoms.
             v_min: Lowest atom of the C51 support.
@@ -160,13 +182,32 @@ class QNetwork(nn.Module):
             ConfigError: An argument out of range (the message names it).
         """
         super().__init__()
-        _check_args(obs_dim, n_actions, hidden_sizes, activation, init, dueling, noisy_sigma0)
+        obs_shape = (
+            tuple(int(n) for n in obs_dim) if isinstance(obs_dim, Sequence) else (int(obs_dim),)
+        )
+        flat_dim = math.prod(obs_shape)
+        _check_args(flat_dim, n_actions, hidden_sizes, activation, init, dueling, noisy_sigma0)
+        if conv_layer_params is None and len(hidden_sizes) == 0:
+            raise ConfigError("hidden_sizes must be non-empty widths >= 1, got []")
         if atoms < 1:
             raise ConfigError(f"atoms must be 1 (scalar Q) or >= 2 (C51), got {atoms}")
         if not (math.isfinite(v_min) and math.isfinite(v_max) and v_min < v_max):
             raise ConfigError(f"v_min must be < v_max (both finite), got {v_min} and {v_max}")
-        self.obs_dim, self.n_actions, self.atoms = obs_dim, n_actions, atoms
+        self.obs_shape, self.obs_dim = obs_shape, flat_dim
+        self.n_actions, self.atoms = n_actions, atoms
         self.dueling, self.noisy = dueling, noisy
+        # The conv torso (None for vector observations) comes first in the parameter order.
+        self.torso: NatureCNN | None = None
+        if conv_layer_params is not None:
+            self.torso = NatureCNN(
+                obs_shape,
+                conv_layer_params,
+                (),
+                activation=activation,
+                init=init,
+                input_scale=input_scale,
+            )
+        features = flat_dim if self.torso is None else self.torso.out_features
 
         def linear(n_in: int, n_out: int, first: bool, gain: float) -> nn.Module:
             if noisy and not first:
@@ -175,10 +216,11 @@ class QNetwork(nn.Module):
             init_linear(layer, init, gain)
             return layer
 
-        widths = [obs_dim, *hidden_sizes]
+        widths = [features, *hidden_sizes]
         layers: list[nn.Module] = []
         for i in range(len(hidden_sizes)):
-            layers += [linear(widths[i], widths[i + 1], i == 0, math.sqrt(2.0))]
+            first = i == 0 and self.torso is None  # on images the convolutions are the encoder
+            layers += [linear(widths[i], widths[i + 1], first, math.sqrt(2.0))]
             layers += [ACTIVATIONS[activation]()]
         self.body = nn.Sequential(*layers)
         self.head = linear(widths[-1], n_actions * atoms, False, 1.0)  # Q or advantage stream
@@ -195,12 +237,21 @@ class QNetwork(nn.Module):
 
     @property
     def is_plain_mlp(self) -> bool:
-        """True when not noisy, ``atoms == 1`` and ``dueling == "none"``: a plain MLP."""
-        return not self.noisy and self.atoms == 1 and self.dueling == "none"
+        """True when there is no conv torso, not noisy, ``atoms == 1`` and ``dueling == "none"``:
+        a plain MLP."""
+        return self.torso is None and not self.noisy and self.atoms == 1 and self.dueling == "none"
+
+    @property
+    def is_conv(self) -> bool:
+        """Whether observations go through a convolutional torso (image observations)."""
+        return self.torso is not None
 
     def _outputs(self, obs: torch.Tensor) -> torch.Tensor:
         """Aggregated head outputs ``[B, A, atoms]``: Q-values or C51 logits."""
-        x = obs.reshape(obs.shape[0], -1).to(self.support.dtype)  # [B, D]
+        if self.torso is not None:
+            x = self.torso(obs)  # [B, F]: uint8 [B, C, H, W] scaled and convolved
+        else:
+            x = obs.reshape(obs.shape[0], -1).to(self.support.dtype)  # [B, D]
         h = self.body(x)  # [B, H]
         out: torch.Tensor = self.head(h).reshape(-1, self.n_actions, self.atoms)  # [B, A, atoms]
         if self.value is None:
@@ -255,9 +306,12 @@ class QNetwork(nn.Module):
         through torch (``forward`` after ``reset_noise``).
 
         Returns:
-            None when the network cannot run in NumPy (parameters not CPU float32, or an
-            activation without a NumPy form such as GELU); the caller then uses torch.
+            None when the network cannot run in NumPy (a conv torso, parameters not CPU float32,
+            or an activation without a NumPy form such as GELU); the caller then uses torch.
+            A conv network answers None before ``obs`` is read (no float copy of the frames).
         """
+        if self.torso is not None:
+            return None
         if self._numpy is None:
             self._numpy = _NumpyQ(self)
         flat = np.asarray(obs, dtype=np.float32).reshape(len(obs), -1)  # [N, D]
@@ -276,7 +330,7 @@ def _check_args(
     """Raise :class:`ConfigError` naming the first out-of-range constructor argument."""
     if obs_dim < 1 or n_actions < 1:
         raise ConfigError(f"obs_dim and n_actions must be >= 1, got {obs_dim} and {n_actions}")
-    if len(hidden_sizes) == 0 or any(w < 1 for w in hidden_sizes):
+    if any(w < 1 for w in hidden_sizes):
         raise ConfigError(f"hidden_sizes must be non-empty widths >= 1, got {list(hidden_sizes)}")
     if activation not in ACTIVATIONS:
         raise ConfigError(f"activation must be one of {', '.join(ACTIVATIONS)}, got {activation!r}")

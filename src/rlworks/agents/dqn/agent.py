@@ -8,6 +8,10 @@ Polyak step with ``tau < 1``).
 
 Which target, head, buffer and loss are used is decided by :class:`DQNConfig`: ``double``,
 ``dueling``, ``prioritized``, ``n_step``, ``distributional`` and ``noisy``; Rainbow is all six.
+Image observations (a 3-D uint8 Box, channels first) get the Nature DQN's CNN under the same
+heads (``conv_layer_params``, ``fc_layer_params``); their frames stay uint8 in the replay buffer
+and on the way to the network, which divides them by 255, and they always take the autograd
+path (the NumPy learner and NumPy acting serve plain MLPs only).
 
 References: Mnih et al., "Human-level control through deep reinforcement learning", 2015
 (https://doi.org/10.1038/nature14236); van Hasselt et al. 2016 (Double DQN); Schaul et al. 2016
@@ -32,8 +36,16 @@ from rlworks.agents.dqn.config import DQNConfig
 from rlworks.agents.dqn.fast import NumpyTDLearner
 from rlworks.agents.dqn.losses import categorical_loss, categorical_projection, q_targets, td_loss
 from rlworks.buffers import PrioritizedReplayBuffer, ReplayBatch, ReplayBuffer
-from rlworks.errors import NonFiniteError
-from rlworks.nets import QNetwork, as_float_batch, flat_size, seeded
+from rlworks.errors import ConfigError, NonFiniteError
+from rlworks.nets import (
+    NATURE_CONV_LAYER_PARAMS,
+    NATURE_FC_LAYER_PARAMS,
+    QNetwork,
+    as_float_batch,
+    flat_size,
+    is_image_space,
+    seeded,
+)
 from rlworks.nets.flat import FlatParameters
 from rlworks.optim import FlatAdam, make_optimizer
 from rlworks.training.driver import Driver, Observer
@@ -119,11 +131,48 @@ class DQN(Agent[DQNConfig]):
         self.best_net: QNetwork | None = None  # keep_best: the weights of the best episode
 
     def _make_network(self) -> QNetwork:
+        """The configured Q-network: an MLP on flattened vectors, or a CNN on image frames
+        (Nature DQN layers unless ``conv_layer_params`` / ``fc_layer_params`` say otherwise)."""
         cfg = self.config
+        space = self.observation_space
+        shape = tuple(space.shape or ())
+        conv = cfg.conv_layer_params
+        if conv is None and is_image_space(space):
+            conv = [list(layer) for layer in NATURE_CONV_LAYER_PARAMS]
+        if conv is not None and len(conv) > 0 and len(shape) != 3:
+            raise ConfigError(
+                f"conv_layer_params {conv} needs image observations of shape (channels, height, "
+                f"width); {self.env_id} has observations of shape {shape}: set "
+                "conv_layer_params to null or [] for an MLP"
+            )
+        if not conv:  # vector observations, or images flattened on purpose ([])
+            return self._build_network(flat_size(shape), cfg.hidden_sizes, None)
+        fc = list(NATURE_FC_LAYER_PARAMS) if cfg.fc_layer_params is None else cfg.fc_layer_params
+        try:
+            return self._build_network(shape, fc, conv)
+        except ConfigError as exc:
+            if cfg.conv_layer_params is not None:
+                raise
+            raise ConfigError(
+                f"{exc} (conv_layer_params is null, so the Nature DQN's layers were picked for "
+                "these image observations: set conv_layer_params to layers that fit, or [] for "
+                "an MLP)"
+            ) from None
+
+    def _build_network(
+        self,
+        obs_dim: int | tuple[int, ...],
+        hidden_sizes: list[int],
+        conv_layer_params: list[list[int]] | None,
+    ) -> QNetwork:
+        cfg = self.config
+        uint8 = np.dtype(self.observation_space.dtype) == np.uint8
         return QNetwork(
-            flat_size(self.observation_space.shape),
+            obs_dim,
             self.n_actions,
-            cfg.hidden_sizes,
+            hidden_sizes,
+            conv_layer_params=conv_layer_params,
+            input_scale=255.0 if uint8 else 1.0,  # pixels to [0, 1]; float images as they are
             activation=cfg.activation,
             init=cfg.init,
             dueling=cfg.dueling_head,
@@ -176,8 +225,16 @@ class DQN(Agent[DQNConfig]):
             actions[greedy_rows] = self._greedy(net, rows, noisy=explore and self.config.noisy)
         return actions
 
+    def _obs_tensor(self, obs: Any) -> torch.Tensor:
+        """A batch of observations on the device, as the network takes it: image frames as they
+        are (uint8 ``[N, C, H, W]``, no float copy: the network scales them on the device),
+        vectors as flat float32 ``[N, D]``."""
+        if self.q_net.is_conv:
+            return torch.as_tensor(np.asarray(obs), device=self.device)
+        return as_float_batch(obs, self.device)
+
     def _greedy(self, net: QNetwork, obs: np.ndarray, noisy: bool) -> np.ndarray:
-        if not noisy:
+        if not noisy and not net.is_conv:
             q = net.numpy_q(np.asarray(obs).reshape(len(obs), -1))
             if q is not None:
                 greedy: np.ndarray = q.argmax(axis=1)
@@ -186,7 +243,7 @@ class DQN(Agent[DQNConfig]):
             if not noisy and self.config.noisy:
                 q_values = self._mean_network_q(net, obs)
             else:
-                q_values = net(as_float_batch(obs, self.device))
+                q_values = net(self._obs_tensor(obs))
             actions: np.ndarray = q_values.argmax(dim=1).cpu().numpy()
             return actions
 
@@ -194,7 +251,7 @@ class DQN(Agent[DQNConfig]):
         """Q-values of a noisy network without its noise (its mean weights)."""
         saved = [buf.clone() for name, buf in net.named_buffers() if "epsilon" in name]
         net.remove_noise()
-        q: torch.Tensor = net(as_float_batch(obs, self.device))
+        q: torch.Tensor = net(self._obs_tensor(obs))
         noise = [buf for name, buf in net.named_buffers() if "epsilon" in name]
         for buf, value in zip(noise, saved, strict=True):
             buf.copy_(value)
@@ -355,8 +412,8 @@ class DQN(Agent[DQNConfig]):
         """The configured loss on one batch: scalar TD (fixed or Double targets) or C51."""
         cfg = self.config
         device = self.device
-        obs = as_float_batch(batch.obs, device)  # [B, D]
-        next_obs = as_float_batch(batch.next_obs, device)  # [B, D]
+        obs = self._obs_tensor(batch.obs)  # [B, D] float32, or [B, C, H, W] uint8 frames
+        next_obs = self._obs_tensor(batch.next_obs)  # as obs
         actions = torch.as_tensor(batch.actions, device=device).long()  # [B]
         rewards = torch.as_tensor(batch.rewards, device=device)  # [B]
         discounts = torch.as_tensor(batch.discounts, device=device)  # [B]

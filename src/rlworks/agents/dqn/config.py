@@ -35,7 +35,18 @@ class DQNConfig:
 
     # --- network
     hidden_sizes: list[int] = field(default_factory=lambda: [256, 256])
-    """Widths of the Q-network's hidden layers (the chapter: [32, 32])."""
+    """Widths of the Q-network's hidden layers for vector observations (the chapter: [32, 32]);
+    image observations use ``fc_layer_params``."""
+    conv_layer_params: list[list[int]] | None = None
+    """Convolutions for image observations, one [filters, kernel_size, stride] per layer, no
+    padding (TF-Agents' ``conv_layer_params``). null: the Nature DQN's [[32, 8, 4], [64, 4, 2],
+    [64, 3, 1]] when observations are images (a 3-D uint8 Box, channels first, e.g. 4 stacked
+    84x84 frames), none for vector observations; [] flattens images into an MLP on
+    ``hidden_sizes``. Frames stay uint8 until the network divides them by 255."""
+    fc_layer_params: list[int] | None = None
+    """Widths of the dense layers after the convolutions (TF-Agents' ``fc_layer_params``); null:
+    [512], the Nature DQN's; [] puts the head straight on the convolutions. Unused without
+    convolutions (vector observations use ``hidden_sizes``)."""
     activation: str = "relu"
     """Hidden activation: relu, elu, tanh, gelu, silu or leaky_relu (the chapter: elu)."""
     init: Literal["torch", "glorot", "orthogonal"] = "torch"
@@ -181,6 +192,14 @@ class DQNConfig:
             raise ConfigError(f"v_min ({self.v_min}) must be < v_max ({self.v_max})")
         if not self.hidden_sizes or any(w < 1 for w in self.hidden_sizes):
             raise ConfigError(f"hidden_sizes must hold widths >= 1, got {self.hidden_sizes}")
+        for i, layer in enumerate(self.conv_layer_params or []):
+            if len(layer) != 3 or any(v < 1 for v in layer):
+                raise ConfigError(
+                    f"conv_layer_params[{i}] must be [filters, kernel_size, stride], three "
+                    f"integers >= 1, got {layer}"
+                )
+        if self.fc_layer_params is not None and any(w < 1 for w in self.fc_layer_params):
+            raise ConfigError(f"fc_layer_params must hold widths >= 1, got {self.fc_layer_params}")
         if self.exploration_schedule == "exponential" and not (
             0 < self.exploration_final_eps <= self.exploration_initial_eps
         ):
