@@ -1,6 +1,17 @@
-"""Environments: ``make_env`` over any Gymnasium id, the chapter's wrappers, its 4x4 grid world,
-and ``check_env`` for custom environments."""
+"""Environments: ``make_env`` over any Gymnasium id, the chapter's wrappers, its Atari
+preprocessing (``make_atari_env``), its 4x4 grid world, and ``check_env`` for custom
+environments."""
 
+from rlworks.envs.atari import (
+    AtariBackend,
+    AtariOptions,
+    ClipRewardSign,
+    FireReset,
+    SeededAtariVectorEnv,
+    atari_action_meanings,
+    make_atari_env,
+    make_atari_single_env,
+)
 from rlworks.envs.checker import check_env, load_env_target
 from rlworks.envs.gridworld import GridWorldEnv
 from rlworks.envs.make import SeededVectorEnv, Vectorization, make_env, make_single_env
@@ -19,16 +30,24 @@ __all__ = [
     "ActionClipWrapper",
     "ActionDiscretizeWrapper",
     "ActionRepeat",
+    "AtariBackend",
+    "AtariOptions",
+    "ClipRewardSign",
+    "FireReset",
     "GridWorldEnv",
     "RunStats",
+    "SeededAtariVectorEnv",
     "SeededVectorEnv",
     "TimeLimit",
     "Vectorization",
     "VideoWrapper",
+    "atari_action_meanings",
     "check_env",
     "is_atari_id",
     "list_envs",
     "load_env_target",
+    "make_atari_env",
+    "make_atari_single_env",
     "make_env",
     "make_single_env",
     "register_atari",

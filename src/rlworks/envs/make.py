@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import gymnasium as gym
 from gymnasium.error import DependencyNotInstalled
@@ -17,6 +17,9 @@ from gymnasium.vector import AutoresetMode
 
 from rlworks.envs.registry import missing_extra_hint, resolve_env_id
 from rlworks.errors import EnvError
+
+if TYPE_CHECKING:
+    from rlworks.envs.atari import AtariOptions
 
 __all__ = ["SeededVectorEnv", "Vectorization", "autoreset_mode_of", "make_env", "make_single_env"]
 
@@ -123,6 +126,7 @@ def make_env(
     render_mode: str | None = None,
     max_episode_steps: int | None = None,
     autoreset_mode: AutoresetMode | None = None,
+    atari: bool | AtariOptions | Mapping[str, Any] | None = None,
 ) -> SeededVectorEnv:
     """Make a seeded Gymnasium vector env of ``n_envs`` copies of an environment.
 
@@ -148,6 +152,15 @@ def make_env(
         max_episode_steps: Override of the registered time limit.
         autoreset_mode: Gymnasium autoreset mode for sync/async vector envs; ``None`` keeps the
             default (next step). Native vector envs only support next-step autoreset.
+        atari: For ALE ids, the chapter's Atari preprocessing (84x84 grayscale, frame skip,
+            no-op starts, FIRE at reset, 4-frame stack...) through
+            :func:`rlworks.envs.atari.make_atari_env`: ``True`` for its defaults (clipped
+            rewards, for training), or an :class:`~rlworks.envs.atari.AtariOptions` or a
+            mapping of its fields (``{"clip_rewards": False}`` for evaluation). Then
+            ``max_episode_steps`` overrides the options' limit, ``vectorization`` picks the
+            backend (``native``: ale-py's vector env; ``sync``/``async``: Gymnasium's wrappers)
+            and ``env_kwargs``, ``wrappers`` and ``render_mode`` need the Gymnasium backend.
+            None or False (the default) makes the raw ALE environment.
 
     Returns:
         A :class:`SeededVectorEnv`.
@@ -161,6 +174,19 @@ def make_env(
     if vectorization not in _VECTORIZATIONS:
         raise EnvError(
             f"vectorization must be one of {', '.join(_VECTORIZATIONS)}, got {vectorization!r}"
+        )
+    if atari is not None and atari is not False:
+        return _atari_env(
+            env_id,
+            n_envs,
+            atari,
+            seed,
+            vectorization,
+            wrappers,
+            env_kwargs,
+            render_mode,
+            max_episode_steps,
+            autoreset_mode,
         )
     kwargs = dict(env_kwargs or {})
     _headless_rendering(render_mode)
@@ -209,6 +235,55 @@ def make_env(
     made = SeededVectorEnv(venv, env_id, seed)
     made.has_time_limit = limited
     return made
+
+
+def _atari_env(
+    env_id: str | EnvFactory,
+    n_envs: int,
+    atari: bool | AtariOptions | Mapping[str, Any],
+    seed: int | None,
+    vectorization: Vectorization,
+    wrappers: Sequence[Wrapper],
+    env_kwargs: Mapping[str, Any] | None,
+    render_mode: str | None,
+    max_episode_steps: int | None,
+    autoreset_mode: AutoresetMode | None,
+) -> SeededVectorEnv:
+    """``make_env(..., atari=...)``: the preprocessed Atari vector env of
+    :func:`rlworks.envs.atari.make_atari_env`."""
+    import dataclasses
+
+    from rlworks.envs.atari import AtariBackend, AtariOptions, make_atari_env
+
+    backends: dict[str, AtariBackend] = {
+        "auto": "auto",
+        "native": "native",
+        "sync": "gymnasium",
+        "async": "gymnasium",
+    }
+    if not isinstance(env_id, str):
+        raise EnvError("atari preprocessing needs a registered ALE id, not an environment factory")
+    if isinstance(atari, AtariOptions):
+        options = atari
+    elif isinstance(atari, bool):
+        options = AtariOptions()
+    else:
+        options = AtariOptions.from_mapping(atari)
+    if max_episode_steps is not None:
+        options = dataclasses.replace(options, max_episode_steps=max_episode_steps)
+    _headless_rendering(render_mode)
+    return make_atari_env(
+        env_id,
+        n_envs,
+        seed=seed,
+        backend=backends[vectorization],
+        asynchronous=vectorization == "async",
+        wrappers=wrappers,
+        env_kwargs=env_kwargs,
+        render_mode=render_mode,
+        autoreset_mode=autoreset_mode,
+        **dataclasses.asdict(options),
+    )
 
 
 def _tabular_vector_env(
