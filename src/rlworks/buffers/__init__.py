@@ -1,5 +1,5 @@
-"""Replay buffers (uniform ring-buffer replay with n-step returns, prioritized replay) and
-on-policy rollout storage.
+"""Replay buffers (uniform ring-buffer replay with n-step returns, prioritized replay, both also
+frame-deduplicating for stacked Atari frames) and on-policy rollout storage.
 
 Shared building blocks: nothing here imports an algorithm. A buffer is a driver observer
 (``buffer(transition)``) and hands agents :class:`ReplayBatch` samples.
@@ -7,6 +7,7 @@ Shared building blocks: nothing here imports an algorithm. A buffer is a driver 
 
 from __future__ import annotations
 
+from rlworks.buffers.frames import FrameReplayBuffer, PrioritizedFrameReplayBuffer
 from rlworks.buffers.prioritized import MinTree, PrioritizedReplayBuffer, SumTree
 from rlworks.buffers.replay import (
     ReplayBatch,
@@ -17,7 +18,9 @@ from rlworks.buffers.replay import (
 from rlworks.buffers.rollout import RolloutBatch, RolloutBuffer
 
 __all__ = [
+    "FrameReplayBuffer",
     "MinTree",
+    "PrioritizedFrameReplayBuffer",
     "PrioritizedReplayBuffer",
     "ReplayBatch",
     "ReplayBuffer",
