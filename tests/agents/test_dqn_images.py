@@ -129,3 +129,38 @@ def test_conv_params_on_vector_observations_are_refused() -> None:
 def test_bad_conv_settings_name_the_key(settings: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         config_from_dict(DQNConfig, settings)
+
+
+def test_stacked_atari_frames_go_to_the_frame_buffer_and_train() -> None:
+    pytest.importorskip("ale_py")
+    from rlworks.buffers import FrameReplayBuffer, PrioritizedFrameReplayBuffer
+
+    env = rw.make_env("ALE/Breakout-v5", n_envs=2, seed=0, atari=True)
+    for prioritized, cls in ((False, FrameReplayBuffer), (True, PrioritizedFrameReplayBuffer)):
+        config = config_from_dict(DQNConfig, {**TINY, "prioritized": prioritized})
+        agent = DQN(env, config, seed=0, device="cpu")
+        assert type(agent.buffer) is cls
+        driver = Driver(agent.env, agent.collect_policy, agent.observers)
+        infos = [agent.train_iteration(driver) for _ in range(8)]  # 8 · 4 = 32 steps
+        assert agent.gradient_steps > 0
+        assert all(np.isfinite(info["loss"]) for info in infos if "loss" in info)
+        batch = agent.buffer.gather(np.arange(4))
+        assert batch.obs.shape == (4, 4, 84, 84) and batch.obs.dtype == np.uint8
+    env.close()
+
+
+def test_a_conv_agent_saves_and_loads_its_network(tmp_path: Any) -> None:
+    agent = make(conv_layer_params=SMALL_CONV, fc_layer_params=[32])
+    driver = Driver(agent.env, agent.collect_policy, agent.observers)
+    for _ in range(8):
+        agent.train_iteration(driver)
+    path = tmp_path / "dqn.pt"
+    agent.save(path)
+    loaded = DQN.load(path, agent.env)  # the frames env has no registered id to rebuild
+    assert loaded.q_net.is_conv
+    frames = np.random.default_rng(0).integers(0, 256, (5, *SMALL), dtype=np.uint8)
+    np.testing.assert_array_equal(agent.act(frames), loaded.act(frames))
+    with torch.no_grad():
+        torch.testing.assert_close(
+            agent.q_net(torch.as_tensor(frames)), loaded.q_net(torch.as_tensor(frames))
+        )

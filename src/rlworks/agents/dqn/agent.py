@@ -35,7 +35,13 @@ from rlworks.agents.base import Agent
 from rlworks.agents.dqn.config import DQNConfig
 from rlworks.agents.dqn.fast import NumpyTDLearner
 from rlworks.agents.dqn.losses import categorical_loss, categorical_projection, q_targets, td_loss
-from rlworks.buffers import PrioritizedReplayBuffer, ReplayBatch, ReplayBuffer
+from rlworks.buffers import (
+    FrameReplayBuffer,
+    PrioritizedFrameReplayBuffer,
+    PrioritizedReplayBuffer,
+    ReplayBatch,
+    ReplayBuffer,
+)
 from rlworks.errors import ConfigError, NonFiniteError
 from rlworks.nets import (
     NATURE_CONV_LAYER_PARAMS,
@@ -119,10 +125,17 @@ class DQN(Agent[DQNConfig]):
         buffer_kwargs: dict[str, Any] = {"n_step": cfg.n_step, "gamma": cfg.gamma}
         if cfg.prioritized:
             buffer_kwargs["alpha"] = cfg.priority_alpha
-        buffer_cls = PrioritizedReplayBuffer if cfg.prioritized else ReplayBuffer
-        self.buffer: ReplayBuffer = buffer_cls.from_spaces(
-            self.observation_space, self.action_space, cfg.buffer_size, **buffer_kwargs
-        )
+        self.buffer: ReplayBuffer | FrameReplayBuffer
+        if is_image_space(self.observation_space):  # stacked frames: each one stored once
+            frames_cls = PrioritizedFrameReplayBuffer if cfg.prioritized else FrameReplayBuffer
+            self.buffer = frames_cls.from_spaces(
+                self.observation_space, self.action_space, cfg.buffer_size, **buffer_kwargs
+            )
+        else:
+            buffer_cls = PrioritizedReplayBuffer if cfg.prioritized else ReplayBuffer
+            self.buffer = buffer_cls.from_spaces(
+                self.observation_space, self.action_space, cfg.buffer_size, **buffer_kwargs
+            )
         self.epsilon_schedule = _exploration_schedule(cfg)
         self.progress = EpisodeProgress(self.env.num_envs)
         self.gradient_steps = 0
@@ -383,7 +396,7 @@ class DQN(Agent[DQNConfig]):
     def _update_priorities(self, indices: np.ndarray, td_errors: np.ndarray) -> None:
         errors = np.abs(td_errors)
         self._check_finite(errors, "TD error")
-        assert isinstance(self.buffer, PrioritizedReplayBuffer)
+        assert isinstance(self.buffer, PrioritizedReplayBuffer | PrioritizedFrameReplayBuffer)
         self.buffer.update_priorities(indices, errors, eps=self.config.priority_eps)
 
     def _numpy_targets(self, batch: ReplayBatch) -> np.ndarray:
@@ -402,7 +415,7 @@ class DQN(Agent[DQNConfig]):
 
     def _sample_prioritized(self) -> ReplayBatch:
         cfg = self.config
-        assert isinstance(self.buffer, PrioritizedReplayBuffer)
+        assert isinstance(self.buffer, PrioritizedReplayBuffer | PrioritizedFrameReplayBuffer)
         beta = cfg.priority_beta + (1.0 - cfg.priority_beta) * min(
             1.0, self.units / cfg.priority_beta_duration
         )
