@@ -44,6 +44,18 @@ _NUMPY_MM_MAX_IN = 16  # weight gradients of layers this narrow on input go thro
 # In-place activation derivatives (one kernel each, writing over the upstream gradient).
 _relu_backward = torch.ops.aten.threshold_backward.grad_input
 _tanh_backward = torch.ops.aten.tanh_backward.grad_input
+
+
+def _activate_(x: torch.Tensor, relu: bool) -> None:
+    """relu or tanh of a CPU float32 tensor in place. NumPy's tanh: torch 2.13's CPU
+    ``tanh_`` took 66 µs on a [256, 64] block here, NumPy's 12 µs."""
+    if relu:
+        torch.relu_(x)
+    else:
+        array = x.numpy()
+        np.tanh(array, out=array)
+
+
 # Reductions straight through the ufuncs: ndarray.sum/mean/max go through Python wrappers.
 _sum = np.add.reduce
 _max = np.maximum.reduce
@@ -99,7 +111,7 @@ class _Stack:
         for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
             torch.addmm(b, x, w.T, out=self.acts[i])  # [B, out_i] = x W^T + b
             if i < last:
-                (torch.relu_ if self.relu else torch.tanh_)(self.acts[i])
+                _activate_(self.acts[i], self.relu)
             x = self.acts[i]
         return x
 
