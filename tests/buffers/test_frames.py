@@ -378,3 +378,35 @@ def test_from_spaces_and_bad_input() -> None:
         FrameReplayBuffer(10, (4, 84, 84), frame_capacity=3, available_bytes=BIG)
     with pytest.raises(ConfigError, match="capacity"):
         FrameReplayBuffer(0, (4, 84, 84), available_bytes=BIG)
+
+
+@pytest.mark.parametrize("prioritized", [False, True])
+def test_a_frozen_screen_does_not_drain_the_buffer(prioritized: bool) -> None:
+    # Env 0 moves; env 1 shows one frozen stack (Breakout after a lost life, before FIRE).
+    # Reused for ever, the frozen stack's frames would age until the ring overwrote them, and
+    # every record keyed meanwhile would be evicted with them; the reuse window stores the
+    # frozen frame again every frame_capacity // 64 frames instead.
+    cls = PrioritizedFrameReplayBuffer if prioritized else FrameReplayBuffer
+    buf = cls(1000, (4, 2, 2), np.uint8, (), np.uint8, available_bytes=10**12)
+    rng = np.random.default_rng(0)
+    moving = rng.integers(0, 256, (4, 2, 2), dtype=np.uint8)
+    frozen = np.full((4, 2, 2), 7, np.uint8)
+    sizes = []
+    for _ in range(3000):  # ~5 turns of the 1,287-frame ring
+        after = np.concatenate([moving[1:], rng.integers(0, 256, (1, 2, 2), dtype=np.uint8)])
+        buf.add(np.stack([moving, frozen]), [0, 0], [0.0, 0.0], np.stack([after, frozen]),
+                [False, False], [False, False])  # fmt: skip
+        moving = after
+        sizes.append(len(buf))
+    assert min(sizes[600:]) >= 900  # full (1,000) but for the few records a turn evicts
+    stacks = buf.gather(np.arange(len(buf))).obs  # [N, 4, 2, 2], half of them env 1's
+    assert abs(int((stacks == frozen).all(axis=(1, 2, 3)).sum()) - len(buf) / 2) <= 1
+
+
+def test_int64_stacks_are_stored_as_the_buffer_dtype() -> None:
+    buf = FrameReplayBuffer(50, (2, 3, 3), np.uint8, available_bytes=10**9)
+    obs = np.arange(18, dtype=np.int64).reshape(1, 2, 3, 3)
+    for _ in range(3):
+        buf.add(obs, [0], [1.0], obs, [False], [False])
+    assert len(buf) == 3 and buf.gather(np.arange(3)).obs.dtype == np.uint8
+    np.testing.assert_array_equal(buf.gather(np.arange(1)).obs[0], obs[0])

@@ -26,6 +26,20 @@ Each episode costs one to ``K`` frames more than its steps, so with short episod
 the oldest transitions may be overwritten before the transitions themselves: those transitions
 are then evicted, oldest first, and the buffer holds fewer than ``capacity`` transitions until
 longer episodes refill it. A sampled stack is never stale.
+
+Eviction is one search because each record carries a key, the oldest frame it or any later
+record may point to, and keys never decrease. What could hold the keys back is a stack reused
+for a long time (a frozen screen: after a lost life in Breakout nothing moves until FIRE) or a
+sub-environment that stops stepping: when its old frames were finally overwritten, every record
+keyed meanwhile would go with them. So a stack is reused only while its frames are younger than
+a reuse window (``frame_capacity // 64`` frames, at least ``2 · K``): a frozen screen stores one
+new frame per window, and keys lag the newest frame by at most the window. (Pending n-step
+windows of a sub-environment that stops stepping still hold the keys; vector envs step all of
+theirs together.)
+
+Not thread-safe: callers that add from one thread and sample from another hold one lock around
+``add``, ``len``, ``sample`` / ``gather`` and ``update_priorities`` (``len`` can go down when
+transitions are evicted, and ``gather`` counts positions among the live ones).
 """
 
 from __future__ import annotations
@@ -183,6 +197,8 @@ class FrameReplayBuffer:
         self.gamma = self._records.gamma
 
         self._frames = np.zeros((self.frame_capacity, *self.frame_shape), self.obs_dtype)
+        # Stacks older than this many frames are stored afresh (see the module docstring).
+        self._reuse_window = max(self.frame_capacity // 64, 2 * self.stack)
         self.frames_written = 0  # absolute number of the next frame; its slot is this % F
         self._last = np.zeros((0, self.stack), np.int64)  # [E, K] pointers of each env's last stack
         # Per record slot: no frame it (or any later record) points to is older than this.
@@ -271,8 +287,8 @@ class FrameReplayBuffer:
             ConfigError: Stacks of the wrong shape, or a step with more new frames than the
                 frame ring can hold at once.
         """
-        stacks = np.asarray(obs)
-        nexts = np.asarray(next_obs)
+        stacks = np.asarray(obs, dtype=self.obs_dtype)
+        nexts = np.asarray(next_obs, dtype=self.obs_dtype)
         rows = stacks.shape[0] if stacks.ndim else 0
         for name, value in (("obs", stacks), ("next_obs", nexts)):
             if value.shape[1:] != self.obs_shape or value.shape[0] != rows:
@@ -289,8 +305,12 @@ class FrameReplayBuffer:
             )
         ids = np.arange(rows) if env_ids is None else np.asarray(env_ids, dtype=np.int64)
         self._grow_envs(int(ids.max()) + 1)
-        # Frames pointed to from this step on may not be overwritten by this step's writes.
-        horizon = self.frames_written + most - self.frame_capacity
+        # Frames pointed to from this step on may not be overwritten by this step's writes,
+        # nor be older than the reuse window.
+        horizon = max(
+            self.frames_written + most - self.frame_capacity,
+            self.frames_written - self._reuse_window,
+        )
         obs_ptr = self._store_stacks(stacks, ids, horizon)  # [B, K]
         next_ptr = self._store_stacks(nexts, ids, horizon, prev=stacks)  # [B, K]
         self._forget_stale_stacks()
@@ -365,9 +385,9 @@ class FrameReplayBuffer:
         self.frames_written += count
 
     def _forget_stale_stacks(self) -> None:
-        """Envs whose last stack lost a frame to the ring (they stopped stepping) store their
-        next stack afresh, and stop holding the floor down."""
-        stale = self._last.min(axis=1) < self.frames_written - self.frame_capacity  # [E]
+        """Envs whose last stack is older than the reuse window (they stopped stepping) store
+        their next stack afresh, and stop holding the floor down."""
+        stale = self._last.min(axis=1) < self.frames_written - self._reuse_window  # [E]
         self._last[stale] = _NO_STACK
 
     def _floor(self) -> int:
@@ -547,12 +567,12 @@ class PrioritizedFrameReplayBuffer(FrameReplayBuffer):
             ConfigError: The shapes differ, an index is out of range, or a TD error is not
                 finite.
         """
-        self._records.update_priorities(indices, td_errors, eps)
         idx = np.asarray(indices, dtype=np.int64).reshape(-1)
-        if self._evicted and idx.size:
-            gone = idx[self._is_evicted(idx)]
-            if gone.size:
-                self._records.drop(gone)
+        errors = np.asarray(td_errors).reshape(-1)
+        if self._evicted and idx.size and errors.shape == idx.shape:
+            live = ~self._is_evicted(idx)  # evicted slots would raise max_priority
+            idx, errors = idx[live], errors[live]
+        self._records.update_priorities(idx, errors, eps)
 
 
 def _words(stacks: np.ndarray) -> np.ndarray:
