@@ -99,9 +99,17 @@ def _batch(agent: DQN, n: int) -> tuple[Any, ...]:
     return tuple(agent.buffer.gather(np.arange(n)))
 
 
-def test_empty_conv_params_flatten_images_into_the_numpy_mlp() -> None:
+def test_empty_conv_params_flatten_images_into_an_mlp_that_divides_by_255() -> None:
     agent = make(conv_layer_params=[], hidden_sizes=[8])
-    assert not agent.q_net.is_conv and agent._numpy_learner is not None
+    net = agent.q_net
+    assert not net.is_conv and net.input_scale == 255.0
+    assert agent._numpy_learner is None and net.numpy_q(np.zeros((1, *SMALL))) is None
+    frames = np.full((2, *SMALL), 255, np.uint8)
+    with torch.no_grad():  # 255 in the frames is 1.0 to the first layer
+        scaled = net(torch.as_tensor(frames))
+        net.input_scale = 1.0
+        ones = net(torch.ones(2, *SMALL))
+    torch.testing.assert_close(scaled, ones)
 
 
 def test_nature_layers_on_frames_too_small_name_the_fix() -> None:

@@ -145,7 +145,7 @@ class QNetwork(nn.Module):
         hidden_sizes: Sequence[int],
         *,
         conv_layer_params: Sequence[Sequence[int]] | None = None,
-        input_scale: float = 255.0,
+        input_scale: float | None = None,
         activation: str = "relu",
         init: Init = "torch",
         dueling: Dueling = "none",
@@ -166,8 +166,9 @@ class QNetwork(nn.Module):
                 observations; after convolutions (``fc_layer_params``) it may be empty.
             conv_layer_params: ``(filters, kernel_size, stride)`` per convolution of an image
                 torso (see :mod:`rlworks.nets.cnn`); None for a plain MLP.
-            input_scale: With a conv torso, observations are divided by this inside the network
-                (255: uint8 pixels to ``[0, 1]``).
+            input_scale: Observations are divided by this inside the network; None: 255 with a
+                conv torso (uint8 pixels to ``[0, 1]``), 1 without. An MLP with a scale other
+                than 1 (images flattened into it) runs through torch only.
             activation: Hidden activation name (see :data:`rlworks.nets.mlp.ACTIVATIONS`).
             init: Initialization of the ordinary linear layers (see :data:`Init`).
             dueling: ``none``, ``mean`` (``Q = V + A - mean A``) or ``max`` (``Q = V + A - max A``).
@@ -205,8 +206,12 @@ class QNetwork(nn.Module):
                 (),
                 activation=activation,
                 init=init,
-                input_scale=input_scale,
+                input_scale=255.0 if input_scale is None else input_scale,
             )
+        # Scale applied before the MLP when there is no torso (the torso scales its own input).
+        self.input_scale = 1.0 if input_scale is None or self.torso is not None else input_scale
+        if not (math.isfinite(self.input_scale) and self.input_scale > 0):
+            raise ConfigError(f"input_scale must be a finite number > 0, got {input_scale}")
         features = flat_dim if self.torso is None else self.torso.out_features
 
         def linear(n_in: int, n_out: int, first: bool, gain: float) -> nn.Module:
@@ -237,9 +242,15 @@ class QNetwork(nn.Module):
 
     @property
     def is_plain_mlp(self) -> bool:
-        """True when there is no conv torso, not noisy, ``atoms == 1`` and ``dueling == "none"``:
-        a plain MLP."""
-        return self.torso is None and not self.noisy and self.atoms == 1 and self.dueling == "none"
+        """True when there is no conv torso nor input scaling, not noisy, ``atoms == 1`` and
+        ``dueling == "none"``: a plain MLP."""
+        return (
+            self.torso is None
+            and self.input_scale == 1.0
+            and not self.noisy
+            and self.atoms == 1
+            and self.dueling == "none"
+        )
 
     @property
     def is_conv(self) -> bool:
@@ -252,6 +263,8 @@ class QNetwork(nn.Module):
             x = self.torso(obs)  # [B, F]: uint8 [B, C, H, W] scaled and convolved
         else:
             x = obs.reshape(obs.shape[0], -1).to(self.support.dtype)  # [B, D]
+            if self.input_scale != 1.0:
+                x = x / self.input_scale
         h = self.body(x)  # [B, H]
         out: torch.Tensor = self.head(h).reshape(-1, self.n_actions, self.atoms)  # [B, A, atoms]
         if self.value is None:
@@ -306,11 +319,12 @@ class QNetwork(nn.Module):
         through torch (``forward`` after ``reset_noise``).
 
         Returns:
-            None when the network cannot run in NumPy (a conv torso, parameters not CPU float32,
-            or an activation without a NumPy form such as GELU); the caller then uses torch.
+            None when the network cannot run in NumPy (a conv torso, input scaling, parameters
+            not CPU float32, or an activation without a NumPy form such as GELU); the caller
+            then uses torch.
             A conv network answers None before ``obs`` is read (no float copy of the frames).
         """
-        if self.torso is not None:
+        if self.torso is not None or self.input_scale != 1.0:
             return None
         if self._numpy is None:
             self._numpy = _NumpyQ(self)
