@@ -23,7 +23,8 @@ EPILOG_TRAIN = """\
 algorithms:
   policy search      random-search, genetic, cem
   policy gradients   reinforce
-  deep Q-learning    dqn (presets: book, double, dueling, prioritized, rainbow, zoo)
+  deep Q-learning    dqn (presets: book, double, dueling, prioritized, rainbow, zoo;
+                     ALE/Breakout-v5: book, the chapter's Breakout, and fast, the default)
   actor-critic       a2c, ppo (CartPole-v1, LunarLander-v3, Acrobot-v1, Pendulum-v1 presets)
   asynchronous       a3c (worker processes; --n-envs is per worker; CartPole-v1 preset)
   soft actor-critic  sac (continuous actions: Pendulum-v1, LunarLanderContinuous-v3 presets)
@@ -37,12 +38,21 @@ examples:
   rlworks train bc CartPole-v1 --set teacher=basic
   rlworks train dqn CartPole-v1 --preset rainbow       # double+PER+dueling+n-step+C51+noisy
   rlworks train dqn CartPole-v1 --set double=true --set dueling=mean
+  rlworks train dqn ALE/Breakout-v5 --preset book      # the chapter's Breakout (1M buffer, 7.4 GB)
+  rlworks train dqn ALE/Breakout-v5 --preset fast --set atari.noop_max=0
   rlworks train --resume runs/random-search-CartPole-v1-s0-...
 
 Settings are resolved in this order (later wins): the algorithm's defaults, the preset (the
 bundled one for ALGO and ENV unless --preset names another, see `rlworks config ALGO ENV`; a
 short name NAME finds the bundled ALGO-ENV-NAME or ALGO-NAME),
 --set KEY=VALUE (KEY may be prefixed with agent. or train.), then the explicit flags.
+
+Atari: ALE ids (ALE/Breakout-v5) get the chapter's preprocessing (84x84 grayscale, frame
+skip 4, up to 30 no-op starts, FIRE at reset, 4 stacked frames, rewards clipped to their sign)
+unless the preset's atari section says otherwise: --set atari.KEY=VALUE changes one option (of
+rlworks.envs.atari.AtariOptions), --set atari=false trains on the raw game. Evaluation,
+`rlworks eval` and `rlworks record` play the same preprocessing with unclipped rewards, so
+they report game scores. See docs/atari.md.
 """
 
 
@@ -71,6 +81,14 @@ Writes OUT/CASE.json (every run's raw JSON, the machine, the medians and ratios)
 the case's section, between <!-- bench:CASE:start --> and <!-- bench:CASE:end -->, of the docs
 file (appended when missing). Progress goes to standard error.
 """
+
+
+ATARI_RECORD_STEPS = 1_000
+"""Agent steps ``rlworks record`` plays per Atari episode without ``--max-steps``."""
+ATARI_FRAME_STRIDE = 2
+"""Every how many screens ``rlworks record`` keeps one of an Atari game (a smaller GIF)."""
+ATARI_RECORD_FPS = 15
+"""Frames per second of Atari recordings: 2x real time with every 2nd screen of 4-frame steps."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -120,7 +138,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Play whole episodes greedily and report mean, std, min and max return. "
         "Episode k starts from reset(seed=SEED+k).",
         epilog="examples:\n  rlworks eval --policy basic CartPole-v1 --episodes 500 --seed 42\n"
-        "  rlworks eval runs/my-run --episodes 100",
+        "  rlworks eval runs/my-run --episodes 100\n"
+        "  rlworks eval runs/breakout-run --episodes 10   # game scores (unclipped rewards)\n\n"
+        "An Atari run is evaluated on its own preprocessing (frame stack, frame skip, no-op\n"
+        "starts) without reward clipping, so returns are game scores.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("target", nargs="+", metavar="RUN_DIR|CHECKPOINT [ENV] | ENV")
@@ -141,7 +162,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="render episodes of an agent to GIF or MP4",
         description="Render greedy episodes with render_mode=rgb_array and write an animation.",
         epilog="examples:\n  rlworks record runs/my-run --out cartpole.gif\n"
-        "  rlworks record --policy basic CartPole-v1 --out basic.mp4",
+        "  rlworks record --policy basic CartPole-v1 --out basic.mp4\n"
+        "  rlworks record runs/breakout-run --out breakout.gif --max-steps 2000\n\n"
+        f"Atari games are recorded with the chapter's watch loop: the agent acts on its\n"
+        f"preprocessed frames while the full-colour screens are kept; after a lost life the\n"
+        f"game is reset and FIRE pressed. Each episode plays --max-steps steps (default\n"
+        f"{ATARI_RECORD_STEPS:,}), keeping every {ATARI_FRAME_STRIDE}nd screen at "
+        f"{ATARI_RECORD_FPS} fps unless --frame-stride/--fps say otherwise.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("target", nargs="+", metavar="RUN_DIR|CHECKPOINT [ENV] | ENV")
@@ -151,6 +178,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="episode k is reset with SEED+k")
     p.add_argument("--fps", type=int, help="frames per second (default: the env's render_fps)")
     p.add_argument("--max-steps", type=int, help="stop each episode after this many steps")
+    p.add_argument(
+        "--frame-stride",
+        type=int,
+        help=f"keep every Nth frame (default {ATARI_FRAME_STRIDE} for Atari games, else 1)",
+    )
     add_json(p)
 
     # plot
@@ -299,7 +331,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
         raise ConfigError("train needs ALGO and ENV (or --resume RUN_DIR)")
     run, train_config, agent_config, agent_cls = _resolve_settings(args)
-    env = _make_train_env(run["env"], train_config)
+    env = _make_train_env(run["env"], train_config, run.get("atari"))
     try:
         agent = agent_cls(env, agent_config, seed=train_config.seed, device=train_config.device)
     except BaseException:
@@ -342,14 +374,15 @@ def _resolve_settings(args: argparse.Namespace) -> tuple[dict[str, Any], Any, An
     preset_path = find_preset(args.preset, args.algo, args.env)
     train_values: dict[str, Any] = {}
     agent_values: dict[str, Any] = {}
+    atari: bool | dict[str, Any] | None = None
     if preset_path is not None:
         data = load_yaml(preset_path)
         source = str(preset_path)
-        unknown = set(data) - {"algo", "env", "train", "agent", "description"}
+        unknown = set(data) - {"algo", "env", "train", "agent", "atari", "description"}
         if unknown:
             raise ConfigError(
                 f"{source}: unknown top-level key {sorted(unknown)[0]!r}; "
-                "allowed: algo, env, description, train, agent"
+                "allowed: algo, env, description, atari, train, agent"
             )
         algos = preset_algos(data)
         if algos and args.algo not in algos:
@@ -363,18 +396,28 @@ def _resolve_settings(args: argparse.Namespace) -> tuple[dict[str, Any], Any, An
         agent_values.update(data.get("agent") or {})
         config_from_dict(TrainConfig, train_values, source=source)
         config_from_dict(agent_cls.config_cls, agent_values, source=source)
+        atari = _atari_setting(args.env, data.get("atari"), source)
     train_fields = {f.name for f in dataclasses.fields(TrainConfig)}
     agent_fields = {f.name for f in dataclasses.fields(agent_cls.config_cls)}
     from rlworks.config import parse_overrides
 
     for key, value in parse_overrides(args.overrides).items():
         scope, _, name = key.rpartition(".")
+        if scope in ("atari", "env.atari"):
+            # One Atari option, merged into the preset's (or the default) options.
+            atari = {**(atari if isinstance(atari, dict) else {}), name: value}
+            continue
+        if key in ("atari", "env.atari"):
+            atari = value
+            continue
         if scope == "train" or (not scope and name in train_fields and name not in agent_fields):
             train_values[name] = value
         elif scope == "agent" or (not scope and name in agent_fields):
             agent_values[name] = value
         elif scope:
-            raise ConfigError(f"--set {key}: unknown scope {scope!r}; use agent.KEY or train.KEY")
+            raise ConfigError(
+                f"--set {key}: unknown scope {scope!r}; use agent.KEY, train.KEY or atari.KEY"
+            )
         else:
             allowed = ", ".join(sorted(agent_fields | train_fields))
             raise ConfigError(f"--set {key}: unknown key for {args.algo}; allowed: {allowed}")
@@ -391,14 +434,52 @@ def _resolve_settings(args: argparse.Namespace) -> tuple[dict[str, Any], Any, An
     train_values.update({k: v for k, v in flags.items() if v is not None})
     train_config = config_from_dict(TrainConfig, train_values, source="command line")
     agent_config = config_from_dict(agent_cls.config_cls, agent_values, source="command line")
+    atari = _atari_setting(args.env, atari, "--set atari")
     run = {
         "algo": args.algo,
         "env": args.env,
         "preset": _preset_name(preset_path),
+        **({} if atari is None else {"atari": atari}),
         "train": config_to_dict(train_config),
         "agent": config_to_dict(agent_config),
     }
     return run, train_config, agent_config, agent_cls
+
+
+def _atari_setting(env_id: str, value: Any, source: str) -> bool | dict[str, Any] | None:
+    """The ``atari`` setting a run records: for an ALE id, its whole preprocessing (every
+    option, so that eval, record and resume rebuild the same env) or false for the raw game;
+    None for other environments.
+
+    Raises:
+        ConfigError: Not null, a boolean or a mapping of Atari options; an unknown option or a
+            bad value; preprocessing asked for an environment that is not an Atari game.
+    """
+    import dataclasses
+
+    from rlworks.envs.atari import preprocesses_by_default, resolve_atari_options
+    from rlworks.errors import ConfigError, EnvError
+
+    if value is not None and not isinstance(value, bool | dict):
+        raise ConfigError(
+            f"{source}: atari must be true, false, null or a mapping of Atari options, "
+            f"got {value!r}"
+        )
+    try:
+        options = resolve_atari_options(env_id, value)
+    except (EnvError, TypeError) as exc:
+        raise ConfigError(f"{source}: atari: {exc}") from None
+    if options is None:
+        return False if value is False and preprocesses_by_default(env_id) else None
+    if not preprocesses_by_default(env_id):
+        raise ConfigError(
+            f"{source}: atari preprocessing needs an Atari game (e.g. ALE/Breakout-v5), "
+            f"not {env_id}"
+        )
+    out = dataclasses.asdict(options)
+    if isinstance(out["screen_size"], tuple):
+        out["screen_size"] = list(out["screen_size"])
+    return out
 
 
 def _preset_name(path: Path | None) -> str | None:
@@ -410,7 +491,11 @@ def _preset_name(path: Path | None) -> str | None:
     return path.stem if path.parent == PRESETS_DIR else str(path)
 
 
-def _make_train_env(env_id: str, train_config: Any) -> Any:
+def _make_train_env(env_id: str, train_config: Any, atari: Any = None) -> Any:
+    """The collection env: ALE ids with the run's Atari preprocessing (``atari``, see
+    :class:`~rlworks.config.RunConfig`; clipped rewards unless it says otherwise), anything else
+    as registered."""
+    from rlworks.envs.atari import resolve_atari_options
     from rlworks.envs.make import make_env
 
     return make_env(
@@ -419,6 +504,7 @@ def _make_train_env(env_id: str, train_config: Any) -> Any:
         seed=train_config.seed,
         vectorization=train_config.vectorization,
         max_episode_steps=train_config.max_episode_steps,
+        atari=resolve_atari_options(env_id, atari),
     )
 
 
@@ -477,7 +563,7 @@ def _resume(args: argparse.Namespace) -> int:
     _truncate_metrics(run_dir / "metrics.csv", int(trainer_state["step"]))
     run["train"] = {**run.get("train", {}), "steps": train_config.steps}
     atomic_write_bytes(run_dir / "config.yaml", yaml.safe_dump(run, sort_keys=False).encode())
-    env = _make_train_env(str(run["env"]), train_config)
+    env = _make_train_env(str(run["env"]), train_config, run.get("atari"))
     agent = agent_cls.from_payload(payload, env, device=train_config.device, source=str(file))
     agent.config = agent_config
     try:
@@ -635,24 +721,69 @@ def _cmd_record(args: argparse.Namespace) -> int:
         )
     if out.suffix.lower() not in (".gif", ".mp4"):
         raise ConfigError(f"--out must end in .gif or .mp4, got {str(out)!r}")
+    if args.frame_stride is not None and args.frame_stride < 1:
+        raise ConfigError(f"--frame-stride must be >= 1, got {args.frame_stride}")
+    if args.max_steps is not None and args.max_steps < 1:
+        raise ConfigError(f"--max-steps must be >= 1, got {args.max_steps}")
     policy, env_id, _ = _policy_and_env(args)
     actor = policy
     batch_policy = (lambda obs: actor.act(obs, explore=False)) if hasattr(actor, "act") else actor
-    probe = make_single_env(env_id, render_mode="rgb_array")
-    fps = args.fps or int(probe.metadata.get("render_fps") or 30)
-    probe.close()
-    frames, returns = render_episodes(
-        lambda: make_single_env(env_id, render_mode="rgb_array"),
-        batch_policy,
-        episodes=args.episodes,
-        seed=args.seed,
-        max_steps=args.max_steps if args.max_steps is not None else _run_limit(args),
-    )
+    atari = _record_atari_options(policy, env_id)
+    if atari is not None:
+        frames, returns = _watch_atari(args, batch_policy, env_id, atari)
+        stride, fps = args.frame_stride or ATARI_FRAME_STRIDE, args.fps or ATARI_RECORD_FPS
+    else:
+        probe = make_single_env(env_id, render_mode="rgb_array")
+        fps = args.fps or int(probe.metadata.get("render_fps") or 30)
+        probe.close()
+        frames, returns = render_episodes(
+            lambda: make_single_env(env_id, render_mode="rgb_array"),
+            batch_policy,
+            episodes=args.episodes,
+            seed=args.seed,
+            max_steps=args.max_steps if args.max_steps is not None else _run_limit(args),
+        )
+        stride = args.frame_stride or 1
+    frames = frames[::stride]
     path = save_animation(frames, out, fps=fps)
     payload = {"out": str(path), "frames": len(frames), "returns": returns, "env": env_id}
     human = f"wrote {path} ({len(frames)} frames, returns {', '.join(f'{r:g}' for r in returns)})"
     _emit(args, payload, human)
     return 0
+
+
+def _record_atari_options(policy: Any, env_id: str) -> Any:
+    """The Atari preprocessing an agent (or hand-coded policy) is recorded with: the agent's own
+    (None when it was trained on the raw game), the defaults for a policy on an ALE id."""
+    from rlworks.envs.atari import atari_options_of, resolve_atari_options
+
+    if not resolve_atari_options(env_id, None):
+        return None
+    own_env = getattr(policy, "env", None)
+    return resolve_atari_options(env_id, None) if own_env is None else atari_options_of(own_env)
+
+
+def _watch_atari(
+    args: argparse.Namespace, policy: Any, env_id: str, options: Any
+) -> tuple[list[Any], list[float]]:
+    """The chapter's watch loop per episode: RGB screens and the game score of each."""
+    import dataclasses
+
+    from rlworks.viz.atari import watch_episode
+
+    frames: list[Any] = []
+    returns: list[float] = []
+    for k in range(args.episodes):
+        screens, score = watch_episode(
+            policy,
+            env_id,
+            seed=args.seed + k,
+            max_steps=args.max_steps or ATARI_RECORD_STEPS,
+            options=dataclasses.asdict(options),
+        )
+        frames.extend(screens)
+        returns.append(score)
+    return frames, returns
 
 
 # --------------------------------------------------------------------------- plot / envs / check
@@ -723,8 +854,18 @@ def _cmd_config(args: argparse.Namespace) -> int:
         f"# {args.algo}{' on ' + args.env if args.env else ''}"
         + (f" (preset {preset})" if preset else "")
     )
+    if args.env:
+        from rlworks.envs.atari import AtariOptions
+
+        atari = _atari_setting(args.env, data.get("atari"), str(preset or "defaults"))
+        if isinstance(atari, dict):  # an Atari game: its preprocessing (the run's atari section)
+            sections.insert(0, ("atari", AtariOptions, atari))
     for name, cls, values in sections:
-        config = config_from_dict(cls, values, source=str(preset or "defaults"))
+        if cls.__name__ == "AtariOptions":
+            values = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
+            config = cls(**values)
+        else:
+            config = config_from_dict(cls, values, source=str(preset or "defaults"))
         docs = field_docs(cls)  # type: ignore[arg-type]
         print(f"{name}:")
         for f in dataclasses.fields(config):

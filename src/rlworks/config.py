@@ -266,6 +266,12 @@ class RunConfig:
     """Algorithm settings (fields of the algorithm's config dataclass)."""
     preset: str | None = None
     """The preset these settings started from, if any."""
+    atari: bool | dict[str, Any] | None = None
+    """Atari preprocessing of the run's environments (fields of
+    ``rlworks.envs.atari.AtariOptions``: frame_stack, noop_max, clip_rewards...). null:
+    automatic, the chapter's preprocessing with clipped rewards for ALE ids, nothing for other
+    environments; false: the raw ALE game; true: the defaults; a mapping: those options.
+    Evaluation plays the same preprocessing without reward clipping (game scores)."""
 
 
 def preset_algos(data: Mapping[str, Any]) -> list[str]:
@@ -289,7 +295,10 @@ def find_preset(name: str | None, algo: str, env: str) -> Path | None:
 
     A short name is tried as a file stem in ``rlworks/presets``, then as ``ALGO-ENV-NAME`` (the env
     slug of :func:`env_slug`) and ``ALGO-NAME``: ``rlworks train reinforce CartPole-v1 --preset
-    book`` finds ``reinforce-book.yaml``.
+    book`` finds ``reinforce-book.yaml``, ``rlworks train dqn ALE/Breakout-v5 --preset book``
+    finds ``dqn-breakout-book.yaml``. Without a name, ``ALGO-ENV.yaml`` is the pair's default,
+    else ``ALGO-ENV-fast.yaml`` (settings for a small machine, where the pair's presets are too
+    big to be a default: Atari), else the first preset made for the pair.
 
     Args:
         name: ``None`` for the bundled default of ``(algo, env)``, a bundled preset name (file
@@ -302,8 +311,9 @@ def find_preset(name: str | None, algo: str, env: str) -> Path | None:
     """
     bundled = {p.stem: p for p in sorted(PRESETS_DIR.glob("*.yaml"), key=lambda p: p.stem)}
     if name is None:
-        # ALGO-ENV.yaml is the default for the pair; otherwise the first preset that fits.
-        preferred = bundled.get(f"{algo}-{env_slug(env)}")
+        # ALGO-ENV.yaml (or ALGO-ENV-fast.yaml) is the pair's default; else the first that fits.
+        slug = env_slug(env)
+        preferred = bundled.get(f"{algo}-{slug}") or bundled.get(f"{algo}-{slug}-fast")
         paths = [preferred, *bundled.values()] if preferred else list(bundled.values())
         for path in paths:
             data = load_yaml(path)

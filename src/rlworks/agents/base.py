@@ -11,6 +11,7 @@ algorithm shares and should not rewrite: space checks, seeding, device choice, c
 from __future__ import annotations
 
 import abc
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, TypeVar
@@ -20,6 +21,12 @@ import numpy as np
 import torch
 
 from rlworks.config import config_from_dict, config_to_dict
+from rlworks.envs.atari import (
+    AtariOptions,
+    atari_game,
+    atari_options_of,
+    resolve_atari_options,
+)
 from rlworks.envs.make import make_env
 from rlworks.envs.spaces import require_spaces, space_signature
 from rlworks.errors import CheckpointError, ConfigError, SpaceMismatchError
@@ -88,7 +95,8 @@ class Agent(abc.ABC, Generic[C]):
 
         Args:
             env: A vector env (see :func:`rlworks.make_env`) or an environment id, which is made
-                with one copy.
+                with one copy (an Atari game with the chapter's preprocessing, see
+                :func:`rlworks.envs.atari.make_atari_env`).
             config: The algorithm's config; defaults to ``config_cls()``.
             seed: Seeds the agent's NumPy generator and torch (and the env when ``env`` is an id).
             device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
@@ -98,7 +106,7 @@ class Agent(abc.ABC, Generic[C]):
             ConfigError: The config is invalid.
         """
         if isinstance(env, str):
-            env = make_env(env, 1, seed=seed)
+            env = make_env(env, 1, seed=seed, atari=resolve_atari_options(env, None))
         self.env = env
         self.env_id: str = str(getattr(env, "env_id", getattr(env.spec, "id", "unknown")))
         self.observation_space = env.single_observation_space
@@ -194,6 +202,7 @@ class Agent(abc.ABC, Generic[C]):
             "algo": self.algo,
             "config": config_to_dict(self.config),
             "env_id": self.env_id,
+            "atari": _options_dict(atari_options_of(self.env)),
             "seed": self.seed,
             "spaces": {
                 "observation": space_signature(self.observation_space),
@@ -215,10 +224,28 @@ class Agent(abc.ABC, Generic[C]):
         device: str = "auto",
         source: str = "checkpoint",
     ) -> Self:
-        """Rebuild an agent from a loaded checkpoint payload (see :func:`load_checkpoint`)."""
+        """Rebuild an agent from a loaded checkpoint payload (see :func:`load_checkpoint`).
+
+        Without ``env``, or with an environment id, the environment is made as the agent was
+        trained: an Atari game with the checkpoint's preprocessing (frame stack, frame skip...).
+
+        Raises:
+            CheckpointError: The environment plays another Atari game, stacks another number or
+                size of frames, or has other spaces than the checkpoint's.
+        """
         config = config_from_dict(cls.config_cls, payload["config"], source=source)
+        seed = int(payload["seed"])
+        target = payload["env_id"] if env is None else env
+        _check_game(payload, target, source)
+        if isinstance(target, str):
+            # None: trained without preprocessing; no key (older checkpoints): automatic.
+            recorded = payload.get("atari")
+            raw = "atari" in payload and recorded is None
+            options = resolve_atari_options(target, False if raw else recorded)
+            target = make_env(target, 1, seed=seed, atari=options)
+        _check_frames(payload, target, source)
         try:
-            agent = cls(env or payload["env_id"], config, seed=int(payload["seed"]), device=device)
+            agent = cls(target, config, seed=seed, device=device)
         except SpaceMismatchError as exc:
             raise CheckpointError(f"{source} does not fit: {exc}") from None
         check_spaces(
@@ -281,3 +308,50 @@ class Agent(abc.ABC, Generic[C]):
             source="learn()",
         )
         return train(self, config, **run_kwargs)
+
+
+def _options_dict(options: AtariOptions | None) -> dict[str, Any] | None:
+    """Atari options as plain data for a checkpoint (None: not a preprocessed Atari env)."""
+    if options is None:
+        return None
+    out = dataclasses.asdict(options)
+    if isinstance(out["screen_size"], tuple):
+        out["screen_size"] = list(out["screen_size"])
+    return out
+
+
+def _env_name(env: gym.vector.VectorEnv | str) -> str:
+    if isinstance(env, str):
+        return env
+    return str(getattr(env, "env_id", getattr(env.spec, "id", "unknown")))
+
+
+def _check_game(payload: dict[str, Any], env: gym.vector.VectorEnv | str, source: str) -> None:
+    """Refuse to put an agent trained on one Atari game into another game."""
+    trained_id, env_id = str(payload["env_id"]), _env_name(env)
+    if trained_id == env_id:
+        return
+    trained, wanted = atari_game(trained_id), atari_game(env_id)
+    if trained is not None and trained != wanted:
+        plays = f"the game {wanted!r}" if wanted is not None else "no Atari game"
+        raise CheckpointError(
+            f"{source} holds an agent trained on {trained_id} (the game {trained!r}), but "
+            f"{env_id} plays {plays}; evaluate it on {trained_id}"
+        )
+
+
+def _check_frames(payload: dict[str, Any], env: gym.vector.VectorEnv, source: str) -> None:
+    """Refuse an Atari env whose frame stack or frame size differs from the checkpoint's."""
+    recorded, options = payload.get("atari"), atari_options_of(env)
+    if not recorded or options is None:
+        return  # space signatures still compare the observation shapes
+    trained = AtariOptions.from_mapping(recorded)
+    if (trained.frame_stack, trained.frame_shape) != (options.frame_stack, options.frame_shape):
+        h, w = trained.frame_shape
+        eh, ew = options.frame_shape
+        raise CheckpointError(
+            f"{source} was trained on stacks of {trained.frame_stack} frames of {h}x{w} "
+            f"({payload['env_id']}), but this {_env_name(env)} env stacks "
+            f"{options.frame_stack} frames of {eh}x{ew}; make it with frame_stack="
+            f"{trained.frame_stack} and screen_size={h if h == w else (h, w)}"
+        )

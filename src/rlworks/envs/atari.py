@@ -66,7 +66,7 @@ from gymnasium.error import DependencyNotInstalled
 from gymnasium.vector import AutoresetMode
 
 from rlworks.envs.make import SeededVectorEnv
-from rlworks.envs.registry import env_family, missing_extra_hint, resolve_env_id
+from rlworks.envs.registry import env_family, is_atari_id, missing_extra_hint, resolve_env_id
 from rlworks.errors import EnvError
 
 __all__ = [
@@ -76,8 +76,12 @@ __all__ = [
     "FireReset",
     "SeededAtariVectorEnv",
     "atari_action_meanings",
+    "atari_game",
+    "atari_options_of",
     "make_atari_env",
     "make_atari_single_env",
+    "preprocesses_by_default",
+    "resolve_atari_options",
 ]
 
 AtariBackend = Literal["auto", "native", "gymnasium"]
@@ -386,6 +390,78 @@ def _single_factory(
         return env
 
     return factory
+
+
+# --------------------------------------------------------------------------- routing
+def atari_game(env_id: str) -> str | None:
+    """The ALE game an id plays (``"ALE/Breakout-v5"`` and ``"BreakoutNoFrameskip-v4"`` both
+    play ``"breakout"``), or None for ids that are not Atari games."""
+    if not is_atari_id(env_id):
+        return None
+    game = resolve_env_id(env_id).kwargs.get("game")
+    return None if game is None else str(game)
+
+
+def preprocesses_by_default(env_id: object) -> bool:
+    """Whether rlworks' training, evaluation and loading give ``env_id`` the chapter's Atari
+    preprocessing when nothing says otherwise: Atari games observed through their screen, yes;
+    RAM-observing ids, other environments and factories, no."""
+    if not isinstance(env_id, str) or not is_atari_id(env_id):
+        return False
+    spec = resolve_env_id(env_id)  # ale-py missing: the error names the extra
+    return (
+        env_family(spec) == "atari"
+        and "game" in spec.kwargs
+        and spec.kwargs.get("obs_type", "rgb") != "ram"
+    )
+
+
+def resolve_atari_options(
+    env_id: object,
+    atari: bool | AtariOptions | Mapping[str, Any] | None,
+    *,
+    evaluation: bool = False,
+) -> AtariOptions | None:
+    """What an ``atari`` setting (``TrainConfig.atari``, ``evaluate(atari=...)``) means for an id.
+
+    Args:
+        env_id: The environment id (or factory) the setting applies to.
+        atari: None: automatic, the default options for Atari screen ids
+            (:func:`preprocesses_by_default`) and none for anything else; False: none (the raw
+            ALE environment); True: the default options; an :class:`AtariOptions` or a mapping
+            of its fields: those options.
+        evaluation: Turn reward clipping off, so that returns are game scores.
+
+    Returns:
+        The options to make the environment with, or None for no preprocessing.
+
+    Raises:
+        EnvError: A mapping with an unknown key or a bad value.
+    """
+    if atari is None:
+        if not preprocesses_by_default(env_id):
+            return None
+        options = AtariOptions()
+    elif atari is False:
+        return None
+    elif atari is True:
+        options = AtariOptions()
+    elif isinstance(atari, AtariOptions):
+        options = atari
+    elif isinstance(atari, Mapping):
+        options = AtariOptions.from_mapping(atari)
+    else:
+        raise EnvError(
+            f"atari must be true, false, null or a mapping of Atari options, got {atari!r}"
+        )
+    return dataclasses.replace(options, clip_rewards=False) if evaluation else options
+
+
+def atari_options_of(env: object) -> AtariOptions | None:
+    """The preprocessing options of a vector env made by :func:`make_atari_env` (directly or
+    through ``make_env(..., atari=...)``), or None for any other environment."""
+    options = getattr(env, "options", None)
+    return options if isinstance(options, AtariOptions) else None
 
 
 # --------------------------------------------------------------------------- public makers

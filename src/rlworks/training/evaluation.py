@@ -3,6 +3,8 @@
 Episode ``k`` of an evaluation starts from ``reset(seed=seed + k)`` whatever the number of
 parallel environments, so results are reproducible and comparable across ``n_envs``, and
 ``evaluate(basic_policy, "CartPole-v1", episodes=500, seed=0)`` plays the chapter's episodes.
+Atari games are played with the preprocessing the agent was trained with (frame stack, frame
+skip, no-op starts...) but unclipped rewards, so that returns are game scores.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.vector import AutoresetMode
 
+from rlworks.envs.atari import AtariOptions, atari_options_of, resolve_atari_options
 from rlworks.envs.make import make_env
 from rlworks.envs.registry import resolve_env_id
 from rlworks.errors import NonFiniteError
@@ -93,6 +96,7 @@ def evaluate(
     max_episode_steps: int | None = None,
     env_kwargs: Mapping[str, Any] | None = None,
     wrappers: Sequence[Callable[[gym.Env[Any, Any]], gym.Env[Any, Any]]] = (),
+    atari: bool | AtariOptions | Mapping[str, Any] | None = None,
 ) -> EvalResult:
     """Play ``episodes`` whole episodes and return their statistics.
 
@@ -112,6 +116,12 @@ def evaluate(
         max_episode_steps: Override of the environment's time limit.
         env_kwargs: Extra keyword arguments for the environment.
         wrappers: Wrappers applied to each environment copy.
+        atari: Atari preprocessing. None (automatic): for an ALE id, the options of the agent's
+            own environment (``agent.env``) when it has them, the raw game when the agent was
+            made on the raw game, else the default options; in every automatic case rewards
+            are not clipped, so returns are game scores. False: the raw game; True: the default
+            options, unclipped; an :class:`~rlworks.envs.atari.AtariOptions` or a mapping of
+            its fields: exactly those options.
 
     Raises:
         ValueError: ``episodes < 1`` or no environment given for a plain policy.
@@ -132,7 +142,9 @@ def evaluate(
         policy = agent  # type: ignore[assignment]
     if env is None:
         raise ValueError("evaluate() needs an environment id for a plain policy")
-    if max_episode_steps is None and isinstance(env, str):
+    options = _atari_options(agent, env, atari)
+    no_limit = options is None or options.max_episode_steps is None
+    if max_episode_steps is None and isinstance(env, str) and no_limit:
         max_episode_steps = _safety_limit(env)
     n = min(8 if n_envs is None else n_envs, episodes)
     venv = make_env(
@@ -144,6 +156,7 @@ def evaluate(
         max_episode_steps=max_episode_steps,
         env_kwargs=env_kwargs,
         wrappers=wrappers,
+        atari=options,
     )
     try:
         returns, lengths = _play(venv, policy, episodes, seed)
@@ -159,6 +172,23 @@ def evaluate(
         returns=[float(r) for r in returns],
         lengths=[int(n) for n in lengths],
     )
+
+
+def _atari_options(
+    agent: object, env: str, atari: bool | AtariOptions | Mapping[str, Any] | None
+) -> AtariOptions | None:
+    """The preprocessing evaluation plays ``env`` with (see :func:`evaluate`'s ``atari``)."""
+    if atari is not None and not isinstance(atari, bool):
+        return resolve_atari_options(env, atari)  # explicit options: exactly those
+    if atari is None:
+        if not resolve_atari_options(env, None):
+            return None  # not an Atari screen id
+        own_env = getattr(agent, "env", None)
+        if own_env is not None:
+            # The agent's own preprocessing (None: it was made on the raw game), game scores.
+            own = atari_options_of(own_env)
+            return None if own is None else resolve_atari_options(env, own, evaluation=True)
+    return resolve_atari_options(env, atari, evaluation=True)
 
 
 def _play(

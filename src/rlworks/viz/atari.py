@@ -20,7 +20,7 @@ from matplotlib.figure import Figure
 
 from rlworks.errors import RLWorksError
 
-__all__ = ["observation_image", "plot_observation", "watch_frames"]
+__all__ = ["observation_image", "plot_observation", "watch_episode", "watch_frames"]
 
 # The book divides by 150, not 255, so that Breakout's dim greys come out bright.
 _BRIGHTNESS = 150.0
@@ -85,7 +85,7 @@ def plot_observation(obs: npt.ArrayLike, ax: Axes | None = None) -> Axes:
     return ax
 
 
-def watch_frames(
+def watch_episode(
     policy_fn: Callable[[np.ndarray], npt.ArrayLike],
     env_id: str,
     seed: int = 0,
@@ -93,7 +93,7 @@ def watch_frames(
     *,
     reset_on_life_loss: bool = True,
     options: Mapping[str, Any] | None = None,
-) -> list[np.ndarray]:
+) -> tuple[list[np.ndarray], float]:
     """Play a policy in one preprocessed Atari game and collect its full-colour screens.
 
     This is the chapter's watch loop: the agent sees the preprocessed stack it was trained on,
@@ -114,7 +114,9 @@ def watch_frames(
             (the defaults: the training ones, except unclipped rewards).
 
     Returns:
-        The screens, ``[210, 160, 3]`` uint8 each: one after the reset and one per step.
+        ``(screens, score)``: the screens, ``[210, 160, 3]`` uint8 each, one after the reset and
+        one per step (and one after each FIRE or reset that follows a lost life); and the game
+        score summed over the steps played, across the resets after lost lives.
 
     Raises:
         RLWorksError: If ``max_steps`` is not positive or the policy does not return one action.
@@ -131,6 +133,7 @@ def watch_frames(
         ale = env.unwrapped.ale  # type: ignore[attr-defined]
         obs, _ = env.reset(seed=seed)
         frames = [_screen(env)]
+        score = 0.0
         lives = ale.lives()
         for _ in range(max_steps):
             actions = np.asarray(policy_fn(np.expand_dims(np.asarray(obs), 0)))  # [1]
@@ -139,7 +142,8 @@ def watch_frames(
                     f"policy returned actions of shape {actions.shape} for a batch of one "
                     "observation; expected shape [1]"
                 )
-            obs, _, terminated, truncated, _ = env.step(int(actions[0]))
+            obs, reward, terminated, truncated, _ = env.step(int(actions[0]))
+            score += float(reward)
             frames.append(_screen(env))
             if terminated or truncated:
                 break
@@ -147,11 +151,39 @@ def watch_frames(
                 if reset_on_life_loss:
                     obs, _ = env.reset()  # the environment presses FIRE after each reset
                 else:
-                    obs, *_ = env.step(fire)
+                    obs, reward, *_ = env.step(fire)
+                    score += float(reward)
                 frames.append(_screen(env))
             lives = ale.lives()
     finally:
         env.close()
+    return frames, score
+
+
+def watch_frames(
+    policy_fn: Callable[[np.ndarray], npt.ArrayLike],
+    env_id: str,
+    seed: int = 0,
+    max_steps: int = 1000,
+    *,
+    reset_on_life_loss: bool = True,
+    options: Mapping[str, Any] | None = None,
+) -> list[np.ndarray]:
+    """The screens of :func:`watch_episode` (the chapter's watch loop), without the score.
+
+    Args and errors as :func:`watch_episode`.
+
+    Returns:
+        The screens, ``[210, 160, 3]`` uint8 each: one after the reset and one per step.
+    """
+    frames, _ = watch_episode(
+        policy_fn,
+        env_id,
+        seed,
+        max_steps,
+        reset_on_life_loss=reset_on_life_loss,
+        options=options,
+    )
     return frames
 
 
