@@ -192,6 +192,55 @@ def test_life_loss_ends_the_episode_only_when_asked(
     env.close()
 
 
+@needs_cv2
+def test_fire_on_life_loss_plays_every_life_without_the_agent_serving() -> None:
+    # A NOOP-only agent: with FIRE pressed after each lost life the game goes on and ends
+    # after the 5th life (a few hundred steps); without it, it stalls after the first and only
+    # the time limit ends the episode.
+    def play_noops(fire_on_life_loss: bool) -> tuple[int, bool, bool]:
+        env = make_atari_env(
+            "ALE/Breakout-v5",
+            seed=0,
+            noop_max=0,
+            fire_on_life_loss=fire_on_life_loss,
+            max_episode_steps=1_000,
+        )
+        assert env.backend == ("gymnasium" if fire_on_life_loss else "native")
+        env.reset()
+        steps = 0
+        while True:
+            _, _, terminated, truncated, _ = env.step(np.array([NOOP]))
+            steps += 1
+            if terminated[0] or truncated[0]:
+                env.close()
+                return steps, bool(terminated[0]), bool(truncated[0])
+
+    steps, terminated, _ = play_noops(True)
+    assert terminated and steps < 1_000  # game over: all 5 lives lost
+    assert play_noops(False) == (1_000, False, True)
+
+
+def test_evaluation_options_play_whole_games_for_the_score() -> None:
+    from rlworks.envs.atari import resolve_atari_options
+
+    training = AtariOptions(terminal_on_life_loss=True, noop_max=10)
+    evaluation = resolve_atari_options("ALE/Breakout-v5", training, evaluation=True)
+    assert evaluation == AtariOptions(
+        clip_rewards=False, terminal_on_life_loss=False, fire_on_life_loss=True, noop_max=10
+    )
+
+
+def test_autoreset_disabled_falls_back_to_gymnasium_or_is_refused() -> None:
+    from gymnasium.vector import AutoresetMode
+
+    with pytest.raises(EnvError, match="autoreset_mode=DISABLED"):
+        make_atari_env("ALE/Breakout-v5", backend="native", autoreset_mode=AutoresetMode.DISABLED)
+    if HAS_CV2:
+        env = make_atari_env("ALE/Breakout-v5", autoreset_mode=AutoresetMode.DISABLED)
+        assert env.backend == "gymnasium"
+        env.close()
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_episodes_are_truncated_after_max_episode_steps(backend: AtariBackend) -> None:
     env = make_atari_env("ALE/Breakout-v5", seed=0, backend=backend, max_episode_steps=5)

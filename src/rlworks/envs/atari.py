@@ -122,6 +122,11 @@ class AtariOptions:
     """Frame size: ``84`` for 84x84, or ``(height, width)``; ``(210, 160)`` keeps full frames."""
     fire_reset: bool = True
     """Press FIRE at reset in games whose action set has FIRE (Breakout launches its ball)."""
+    fire_on_life_loss: bool = False
+    """Also press FIRE right after each lost life, as the chapter's watch loop does: evaluation
+    plays whole games this way, so that a policy that never learned to serve (trained with
+    ``terminal_on_life_loss``, or not yet) does not stall until ``max_episode_steps``. Gymnasium
+    backend only."""
     repeat_action_probability: float = 0.0
     """Sticky actions: the chance that the emulator repeats the previous action on a frame."""
     max_episode_steps: int | None = 27_000
@@ -130,7 +135,7 @@ class AtariOptions:
 
     def __post_init__(self) -> None:
         """Check every field and name the first bad one."""
-        for name in ("clip_rewards", "terminal_on_life_loss", "fire_reset"):
+        for name in ("clip_rewards", "terminal_on_life_loss", "fire_reset", "fire_on_life_loss"):
             if not isinstance(getattr(self, name), bool):
                 raise EnvError(
                     f"Atari option {name} must be True or False, got {getattr(self, name)!r}"
@@ -178,25 +183,47 @@ class AtariOptions:
 
 # --------------------------------------------------------------------------- wrappers
 class FireReset(gym.Wrapper[Any, Any, Any, Any]):
-    """Press FIRE for one step after every reset, for games that wait for it (Breakout).
+    """Press FIRE for one step after every reset, for games that wait for it (Breakout), and
+    with ``on_life_loss`` after every lost life too (the chapter's watch loop).
 
     Wrap the raw one-frame-per-step environment, *under* the frame-skipping preprocessing, so
     that FIRE lasts one emulator frame as in ale-py's native vector env. Environments whose
     action set has no FIRE are passed through unchanged.
     """
 
-    def __init__(self, env: gym.Env[Any, Any]) -> None:
-        """Wrap ``env``, an ALE environment (its ``unwrapped`` has ``get_action_meanings``)."""
+    def __init__(
+        self, env: gym.Env[Any, Any], *, at_reset: bool = True, on_life_loss: bool = False
+    ) -> None:
+        """Wrap ``env``, an ALE environment (its ``unwrapped`` has ``get_action_meanings``
+        and ``ale``); ``at_reset`` and ``on_life_loss`` say when FIRE is pressed."""
         super().__init__(env)
+        self.at_reset = at_reset
         meanings = atari_action_meanings(env)
         self.fire_action: int | None = meanings.index("FIRE") if "FIRE" in meanings else None
+        self.on_life_loss = on_life_loss and self.fire_action is not None
+        self._lives = 0
+
+    def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
+        """Step; with ``on_life_loss``, a step that cost a life (and did not end the game) is
+        followed by one FIRE frame, whose reward joins the step's."""
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        if not self.on_life_loss:
+            return obs, reward, terminated, truncated, info
+        lives = int(self.env.unwrapped.ale.lives())  # type: ignore[attr-defined]
+        lost, self._lives = lives < self._lives, lives
+        if lost and not (terminated or truncated):
+            obs, extra, terminated, truncated, info = self.env.step(self.fire_action)
+            reward = float(reward) + float(extra)
+            self._lives = int(self.env.unwrapped.ale.lives())  # type: ignore[attr-defined]
+        return obs, reward, terminated, truncated, info
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[Any, dict[str, Any]]:
         """Reset, then press FIRE once (resetting again if that ends the game)."""
         obs, info = self.env.reset(seed=seed, options=options)
-        if self.fire_action is None:
+        self._lives = int(self.env.unwrapped.ale.lives())  # type: ignore[attr-defined]
+        if self.fire_action is None or not self.at_reset:
             return obs, info
         obs, _, terminated, truncated, step_info = self.env.step(self.fire_action)
         if terminated or truncated:
@@ -371,8 +398,8 @@ def _single_factory(
             raise EnvError(
                 f"environment {spec.id!r} rejected its arguments {kwargs}: {exc}"
             ) from exc
-        if opts.fire_reset:
-            env = FireReset(env)
+        if opts.fire_reset or opts.fire_on_life_loss:
+            env = FireReset(env, at_reset=opts.fire_reset, on_life_loss=opts.fire_on_life_loss)
         env = AtariPreprocessing(
             env,
             noop_max=opts.noop_max,
@@ -430,7 +457,8 @@ def resolve_atari_options(
             (:func:`preprocesses_by_default`) and none for anything else; False: none (the raw
             ALE environment); True: the default options; an :class:`AtariOptions` or a mapping
             of its fields: those options.
-        evaluation: Turn reward clipping off, so that returns are game scores.
+        evaluation: Options for evaluation: reward clipping off (returns are game scores),
+            whole games (no end on a lost life) and FIRE pressed after each lost life.
 
     Returns:
         The options to make the environment with, or None for no preprocessing.
@@ -454,7 +482,13 @@ def resolve_atari_options(
         raise EnvError(
             f"atari must be true, false, null or a mapping of Atari options, got {atari!r}"
         )
-    return dataclasses.replace(options, clip_rewards=False) if evaluation else options
+    if not evaluation:
+        return options
+    # Whole games, as the chapter's watch loop plays them: game scores, every life, FIRE pressed
+    # after each lost one.
+    return dataclasses.replace(
+        options, clip_rewards=False, terminal_on_life_loss=False, fire_on_life_loss=True
+    )
 
 
 def atari_options_of(env: object) -> AtariOptions | None:
@@ -478,6 +512,7 @@ def make_atari_env(
     frame_stack: int = 4,
     screen_size: int | tuple[int, int] = 84,
     fire_reset: bool = True,
+    fire_on_life_loss: bool = False,
     repeat_action_probability: float = 0.0,
     max_episode_steps: int | None = 27_000,
     asynchronous: bool = False,
@@ -509,6 +544,7 @@ def make_atari_env(
         frame_stack: Frames per observation.
         screen_size: Frame size, ``84`` or ``(height, width)``.
         fire_reset: Press FIRE at reset in games that have it.
+        fire_on_life_loss: Press FIRE after each lost life too (Gymnasium backend).
         repeat_action_probability: Sticky-action probability (0 in the book, 0.25 in ALE v5).
         max_episode_steps: Agent steps before truncation (None: no limit).
         asynchronous: Step the Gymnasium backend's copies in subprocesses.
@@ -538,6 +574,7 @@ def make_atari_env(
         frame_stack=frame_stack,
         screen_size=screen_size,
         fire_reset=fire_reset,
+        fire_on_life_loss=fire_on_life_loss,
         repeat_action_probability=repeat_action_probability,
         max_episode_steps=max_episode_steps,
     )
@@ -549,6 +586,8 @@ def make_atari_env(
             ("wrappers", bool(wrappers)),
             ("env_kwargs", bool(env_kwargs)),
             ("render_mode", render_mode is not None),
+            ("fire_on_life_loss", fire_on_life_loss),
+            ("autoreset_mode=DISABLED", autoreset_mode is AutoresetMode.DISABLED),
         )
         if used
     ]
