@@ -172,3 +172,18 @@ def test_a_conv_agent_saves_and_loads_its_network(tmp_path: Any) -> None:
         torch.testing.assert_close(
             agent.q_net(torch.as_tensor(frames)), loaded.q_net(torch.as_tensor(frames))
         )
+
+
+@pytest.mark.parametrize(("mode", "frames"), [("auto", False), ("on", True), ("off", False)])
+def test_frame_replay_is_for_frame_stacks(mode: str, frames: bool) -> None:
+    # The fake env's observations are images but not Atari frame stacks (no preprocessing
+    # options): auto keeps the plain buffer, which stores each observation whole.
+    from rlworks.buffers import FrameReplayBuffer
+
+    agent = make(conv_layer_params=SMALL_CONV, fc_layer_params=[32], frame_replay=mode)
+    assert isinstance(agent.buffer, FrameReplayBuffer) == frames
+
+
+def test_frame_replay_must_be_a_known_mode() -> None:
+    with pytest.raises(ConfigError, match="frame_replay must be one of 'auto', 'on', 'off'"):
+        config_from_dict(DQNConfig, {"frame_replay": "yes"})

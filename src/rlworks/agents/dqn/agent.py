@@ -4,7 +4,9 @@ The loop (TF-Agents' two-part architecture): the driver plays the ε-greedy coll
 its observers write every transition to the replay buffer; every ``train_freq`` units the agent
 takes ``gradient_steps`` gradient steps on batches sampled from the buffer, towards targets from
 a target network that follows the online one every ``target_update_period`` units (a copy, or a
-Polyak step with ``tau < 1``).
+Polyak step with ``tau < 1``). With ``async_collection`` the two parts overlap: the driver collects
+in a background thread with the actor, a copy of the online network synced every
+``actor_sync_period`` gradient steps, while the learner takes its gradient steps.
 
 Which target, head, buffer and loss are used is decided by :class:`DQNConfig`: ``double``,
 ``dueling``, ``prioritized``, ``n_step``, ``distributional`` and ``noisy``; Rainbow is all six.
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import copy
 import math
+import threading
 from typing import Any
 
 import gymnasium as gym
@@ -42,6 +45,7 @@ from rlworks.buffers import (
     ReplayBatch,
     ReplayBuffer,
 )
+from rlworks.envs.atari import atari_options_of
 from rlworks.errors import ConfigError, NonFiniteError
 from rlworks.nets import (
     NATURE_CONV_LAYER_PARAMS,
@@ -54,6 +58,7 @@ from rlworks.nets import (
 )
 from rlworks.nets.flat import FlatParameters
 from rlworks.optim import FlatAdam, make_optimizer
+from rlworks.training.async_collect import collect_in_background
 from rlworks.training.driver import Driver, Observer
 from rlworks.training.metrics import EpisodeProgress
 
@@ -126,7 +131,7 @@ class DQN(Agent[DQNConfig]):
         if cfg.prioritized:
             buffer_kwargs["alpha"] = cfg.priority_alpha
         self.buffer: ReplayBuffer | FrameReplayBuffer
-        if is_image_space(self.observation_space):  # stacked frames: each one stored once
+        if self._frame_replay():  # stacked frames: each one stored once
             frames_cls = PrioritizedFrameReplayBuffer if cfg.prioritized else FrameReplayBuffer
             self.buffer = frames_cls.from_spaces(
                 self.observation_space, self.action_space, cfg.buffer_size, **buffer_kwargs
@@ -142,6 +147,25 @@ class DQN(Agent[DQNConfig]):
         self.policy_version: int = 0
         self.best_return = -math.inf
         self.best_net: QNetwork | None = None  # keep_best: the weights of the best episode
+        # The collect policy's network and generator: the online ones, or with async_collection
+        # the actor's own (the learner changes the online weights while the collector acts).
+        self._buffer_lock = threading.Lock()
+        self.actor_net = self.q_net
+        self.actor_rng = self.rng
+        self._actor_synced_at = 0
+        self._learner_ahead = 0  # gradient steps taken beyond the serial schedule (async)
+        if cfg.async_collection:
+            self.actor_net = copy.deepcopy(self.q_net).requires_grad_(False)
+            self.actor_rng = np.random.default_rng(np.random.SeedSequence([seed, 1]))
+
+    def _frame_replay(self) -> bool:
+        """Whether the replay buffer stores stacked frames once each (``frame_replay``)."""
+        mode = self.config.frame_replay
+        if mode != "auto":
+            return mode == "on"
+        options = atari_options_of(self.env)
+        stacked = options is not None and options.frame_stack > 1
+        return stacked and is_image_space(self.observation_space)
 
     def _make_network(self) -> QNetwork:
         """The configured Q-network: an MLP on flattened vectors, or a CNN on image frames
@@ -217,24 +241,28 @@ class DQN(Agent[DQNConfig]):
         """ε-greedy actions while collecting (with the noisy network's current noise when
         ``noisy``); greedy ones otherwise (the best-episode weights with ``keep_best``)."""
         n = len(obs)
+        rng = self.actor_rng
         if n == 1 and explore:  # one env: the same draws as below, without the masks
             eps = self.epsilon
-            if eps > 0 and self.rng.random() < eps:
-                return np.array([self.rng.integers(0, self.n_actions)])
-            if self._numpy_learner is not None:
+            if eps > 0 and rng.random() < eps:
+                return np.array([rng.integers(0, self.n_actions)])
+            if self._numpy_learner is not None and self.actor_net is self.q_net:
                 return self._numpy_learner.greedy_action(obs)
-            return self._greedy(self.q_net, obs, noisy=self.config.noisy)
+            return self._greedy(self.actor_net, obs, noisy=self.config.noisy)
         actions = np.empty(n, dtype=np.int64)
         random_rows = np.zeros(n, dtype=bool)
         if explore:
             eps = self.epsilon
             if eps > 0:
-                random_rows = self.rng.random(n) < eps
-                actions[random_rows] = self.rng.integers(0, self.n_actions, random_rows.sum())
+                random_rows = rng.random(n) < eps
+                actions[random_rows] = rng.integers(0, self.n_actions, random_rows.sum())
         greedy_rows = ~random_rows
         if greedy_rows.any():
             rows = obs if greedy_rows.all() else obs[greedy_rows]
-            net = self.q_net if explore or self.best_net is None else self.best_net
+            if explore:
+                net = self.actor_net
+            else:
+                net = self.q_net if self.best_net is None else self.best_net
             actions[greedy_rows] = self._greedy(net, rows, noisy=explore and self.config.noisy)
         return actions
 
@@ -274,30 +302,86 @@ class DQN(Agent[DQNConfig]):
     def train_iteration(self, driver: Driver) -> dict[str, float]:
         """Collect ``train_freq`` units, update the target network on schedule, then take
         ``gradient_steps`` gradient steps per ``train_freq`` units collected, once more than
-        ``learning_starts`` units are in (and, after a resume, the buffer has refilled)."""
+        ``learning_starts`` units are in (and, after a resume, the buffer has refilled).
+        With ``async_collection``, once learning has started, the collection overlaps the
+        gradient steps (:meth:`_train_iteration_async`)."""
         cfg = self.config
+        if cfg.async_collection and self._ready_to_learn():
+            return self._train_iteration_async(driver)
         before = self.units
         self.progress.best_return = -math.inf
         if cfg.noisy:  # new exploration noise for this collection phase
-            self.q_net.reset_noise(self.torch_rng)
+            self.actor_net.reset_noise(self.torch_rng)
         if cfg.unit == "steps":
             driver.run(num_steps=cfg.train_freq)
         else:
             driver.run(num_episodes=cfg.train_freq)
-        # The target network follows on the unit count, as it passes multiples of the period.
+        self._after_collection(before)
+        info = {"epsilon": self.epsilon, "buffer_size": float(len(self.buffer))}
+        if self._ready_to_learn():
+            phases = self.units // cfg.train_freq - before // cfg.train_freq
+            info.update(self.update(cfg.gradient_steps * max(phases, 1)))
+        return info
+
+    def _after_collection(self, before: int) -> None:
+        """The target network follows on the unit count, as it passes multiples of the period;
+        ``keep_best`` keeps the weights of a new best episode."""
+        cfg = self.config
         passed = self.units // cfg.target_update_period - before // cfg.target_update_period
         if passed > 0:
             self._update_target(passed)
         if cfg.keep_best and self.progress.best_return >= self.best_return:
             self._keep_best()
-        info = {"epsilon": self.epsilon, "buffer_size": float(len(self.buffer))}
-        # The replay buffer is not checkpointed: a resumed run refills it before learning again.
+
+    def _ready_to_learn(self) -> bool:
+        """More than ``learning_starts`` units are in, and the buffer holds enough to sample
+        (the replay buffer is not checkpointed: a resumed run refills it before learning)."""
+        cfg = self.config
         warm = cfg.learning_starts if cfg.unit == "steps" else 0
         needed = max(cfg.batch_size, min(warm, cfg.buffer_size))
-        if self.units > cfg.learning_starts and len(self.buffer) >= needed:
-            phases = self.units // cfg.train_freq - before // cfg.train_freq
-            info.update(self.update(cfg.gradient_steps * max(phases, 1)))
-        return info
+        return self.units > cfg.learning_starts and len(self.buffer) >= needed
+
+    def _train_iteration_async(self, driver: Driver) -> dict[str, float]:
+        """Collect ``train_freq`` units in a background thread with the actor while this
+        thread takes the gradient steps the serial loop would take after them, then join.
+
+        The learner samples what the buffer holds, so its batches may miss the transitions
+        being collected (the serial loop's next phase). When the collector brings more units
+        than planned (several environments, skipped autoreset rows, episodes) the learner
+        catches up after the join; when fewer, it takes fewer steps next time: it never gets
+        more than one iteration's gradient steps ahead of the serial schedule.
+        """
+        cfg = self.config
+        before = self.units
+        self.progress.best_return = -math.inf
+        if cfg.noisy:  # new exploration noise for this collection phase
+            self.actor_net.reset_noise(self.torch_rng)
+        if cfg.unit == "steps":
+            run: dict[str, int] = {"num_steps": cfg.train_freq}
+            per_run = -(-cfg.train_freq // driver.num_envs) * driver.num_envs
+            expected = (before + per_run) // cfg.train_freq - before // cfg.train_freq
+        else:
+            run, expected = {"num_episodes": cfg.train_freq}, 1
+        todo = max(cfg.gradient_steps * max(expected, 1) - self._learner_ahead, 0)
+        info: dict[str, float] = {}
+        with collect_in_background(driver, self._buffer_lock, [self.buffer], **run):
+            if todo:
+                info = self.update(todo)
+        phases = self.units // cfg.train_freq - before // cfg.train_freq
+        self._learner_ahead += todo - cfg.gradient_steps * max(phases, 1)
+        if self._learner_ahead < 0:
+            info = self.update(-self._learner_ahead)
+            self._learner_ahead = 0
+        self._after_collection(before)
+        if self.gradient_steps - self._actor_synced_at >= cfg.actor_sync_period:
+            self._sync_actor()
+        return {"epsilon": self.epsilon, "buffer_size": float(len(self.buffer)), **info}
+
+    def _sync_actor(self) -> None:
+        """Copy the online network's weights to the actor (async collection)."""
+        if self.actor_net is not self.q_net:
+            self.actor_net.load_state_dict(self.q_net.state_dict())
+        self._actor_synced_at = self.gradient_steps
 
     def update(self, batch: Any = None) -> dict[str, float]:
         """Take gradient steps: ``batch`` is a :class:`ReplayBatch` to learn from once, or the
@@ -310,8 +394,9 @@ class DQN(Agent[DQNConfig]):
         else:
             n_steps = int(batch) if batch is not None else cfg.gradient_steps
             if not cfg.prioritized:  # every batch of the phase in one uniform draw
-                slots = self.rng.integers(0, len(self.buffer), size * n_steps)
-                whole = self.buffer.gather(slots)
+                with self._buffer_lock:  # the collector may be adding (async_collection)
+                    slots = self.rng.integers(0, len(self.buffer), size * n_steps)
+                    whole = self.buffer.gather(slots)
         if whole is not None and self._numpy_learner is not None:
             losses, q_means, grad_norm = self._numpy_phase(whole, size, n_steps)
         else:
@@ -397,7 +482,8 @@ class DQN(Agent[DQNConfig]):
         errors = np.abs(td_errors)
         self._check_finite(errors, "TD error")
         assert isinstance(self.buffer, PrioritizedReplayBuffer | PrioritizedFrameReplayBuffer)
-        self.buffer.update_priorities(indices, errors, eps=self.config.priority_eps)
+        with self._buffer_lock:
+            self.buffer.update_priorities(indices, errors, eps=self.config.priority_eps)
 
     def _numpy_targets(self, batch: ReplayBatch) -> np.ndarray:
         """TD targets ``[B]`` of a batch, with the networks run in NumPy."""
@@ -419,7 +505,8 @@ class DQN(Agent[DQNConfig]):
         beta = cfg.priority_beta + (1.0 - cfg.priority_beta) * min(
             1.0, self.units / cfg.priority_beta_duration
         )
-        return self.buffer.sample(cfg.batch_size, self.rng, beta)
+        with self._buffer_lock:
+            return self.buffer.sample(cfg.batch_size, self.rng, beta)
 
     def _loss(self, batch: ReplayBatch) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """The configured loss on one batch: scalar TD (fixed or Double targets) or C51."""
@@ -484,7 +571,7 @@ class DQN(Agent[DQNConfig]):
 
     # ------------------------------------------------------------------ checkpoints
     def _state(self) -> dict[str, Any]:
-        return {
+        state = {
             "q_net": self.q_net.state_dict(),
             "target_net": self.target_net.state_dict(),
             "optimizer": self.optimizer.state_dict(),
@@ -495,6 +582,10 @@ class DQN(Agent[DQNConfig]):
             "best_return": self.best_return,
             "best_net": None if self.best_net is None else self.best_net.state_dict(),
         }
+        if self.config.async_collection:
+            state["actor_rng"] = self.actor_rng.bit_generator.state
+            state["learner_ahead"] = self._learner_ahead
+        return state
 
     def _load_state(self, state: dict[str, Any]) -> None:
         self.q_net.load_state_dict(state["q_net"])
@@ -508,6 +599,11 @@ class DQN(Agent[DQNConfig]):
         if state["best_net"] is not None:
             self.best_net = copy.deepcopy(self.q_net).requires_grad_(False)
             self.best_net.load_state_dict(state["best_net"])
+        if self.config.async_collection:
+            if "actor_rng" in state:
+                self.actor_rng.bit_generator.state = state["actor_rng"]
+            self._learner_ahead = int(state.get("learner_ahead", 0))
+        self._sync_actor()
 
 
 def _exploration_schedule(cfg: DQNConfig) -> schedules.Schedule:

@@ -97,6 +97,11 @@ class DQNConfig:
     # --- replay
     buffer_size: int = 100_000
     """Transitions kept in the replay buffer (the chapter: 2,000)."""
+    frame_replay: Literal["auto", "on", "off"] = "auto"
+    """Store stacked frames once each (:class:`~rlworks.buffers.FrameReplayBuffer`): auto for
+    image observations of an env with the Atari preprocessing's frame stack (> 1 frame), on for
+    any other stacked-frame observations ``[K, H, W]``, off for the plain buffer (which stores
+    whole observations: right for images that are not frame stacks, such as RGB planes)."""
     batch_size: int = 64
     """Transitions per gradient step (the chapter: 32)."""
     prioritized: bool = False
@@ -142,6 +147,28 @@ class DQNConfig:
     """Keep the weights that scored the best training episode so far, and act greedily with them
     (the chapter's ``best_weights``)."""
 
+    # --- training architecture
+    async_collection: bool = False
+    """Overlap collection and learning (the chapter's two-part training architecture): once
+    learning has started, each iteration's ``train_freq`` units are collected in a background
+    thread, by the collect policy on the agent's own copy of the online network (the actor),
+    while the learner takes that iteration's gradient steps in the calling thread on what the
+    buffer held when it sampled. The ratio stays ``gradient_steps`` per ``train_freq`` units,
+    as in the serial loop, and neither side gets more than one iteration ahead of the other:
+    both are joined at the end of each iteration, so evaluation, checkpoints and the step
+    budget see a paused, consistent agent. The replay buffer is guarded by a lock (held only to
+    add a transition or gather a batch). Worth it when one gradient step costs about as much as
+    collecting ``train_freq`` units or more (a CNN on Atari frames on a CPU) and a core is free
+    for each side: on a machine already busy with other processes the two threads compete for
+    the cores and the GIL, and the serial loop can be faster. One torch thread per side (the
+    trainer's default for DQN; the collector thread takes the caller's count). Not
+    bit-reproducible: which transitions a batch can draw depends on thread timing,
+    the actor lags the learner by up to ``actor_sync_period`` gradient steps, and the collect
+    policy draws its exploration from its own generator."""
+    actor_sync_period: int = 4
+    """With ``async_collection``: copy the online network's weights to the actor every this
+    many gradient steps (at the end of an iteration)."""
+
     def __post_init__(self) -> None:
         """Spell a boolean ``dueling`` as the head it picks (true: mean, false: none)."""
         if isinstance(self.dueling, bool):
@@ -158,6 +185,7 @@ class DQNConfig:
         """Check ranges; raise :class:`ConfigError` naming the key."""
         positive_ints = (
             *("buffer_size", "batch_size", "train_freq", "gradient_steps", "atoms"),
+            "actor_sync_period",
             *("target_update_period", "exploration_duration", "priority_beta_duration"),
         )
         for key in positive_ints:
