@@ -14,8 +14,11 @@ entropy of its actions, so that it explores well and learns sample-efficiently. 
 
 The loop: collect ``train_freq`` environment steps, then take ``gradient_steps`` gradient steps;
 the first ``learning_starts`` steps take uniformly random actions. Each network group (actor,
-critics) lives in one flat parameter vector so that each optimizer step is one fused Adam kernel;
-acting runs the actor in NumPy, which for one observation is several times cheaper than torch.
+critics) lives in one flat parameter vector so that each optimizer step is one fused Adam kernel
+and each Polyak step one lerp; acting runs the actor in NumPy, which for one observation is
+several times cheaper than torch. On the CPU, plain MLP networks take their gradients from
+:class:`~rlworks.agents.sac_fast.NumpySACLearner` (the same math by hand on preallocated memory,
+checked against autograd by the tests); everything else goes through autograd.
 
 References: Haarnoja et al., "Soft Actor-Critic: Off-Policy Maximum Entropy Deep Reinforcement
 Learning with a Stochastic Actor", 2018 (https://arxiv.org/abs/1801.01290); Haarnoja et al.,
@@ -35,6 +38,7 @@ import numpy as np
 import torch
 
 from rlworks.agents.base import Agent
+from rlworks.agents.sac_fast import NumpySACLearner
 from rlworks.buffers import ReplayBatch, ReplayBuffer
 from rlworks.errors import ConfigError, NonFiniteError, SpaceMismatchError
 from rlworks.nets import as_float_batch, flat_size, seeded
@@ -310,6 +314,13 @@ class SAC(Agent[SACConfig]):
         self.progress = EpisodeProgress(self.env.num_envs)
         self.gradient_steps = 0
         self.policy_version: int = 0
+        # Hand-written gradients for plain CPU MLPs (None: autograd).
+        self.fast_learner = (
+            NumpySACLearner(self.actor, self.critic, self.critic_target, cfg.batch_size)
+            if NumpySACLearner.supports(self.actor, self.critic, self.critic_target)
+            else None
+        )
+        self._log_alpha_np = self.log_alpha.detach().numpy() if self.fast_learner else None
 
     # ------------------------------------------------------------------ acting
     @property
@@ -333,7 +344,12 @@ class SAC(Agent[SACConfig]):
                 self.action_space.dtype
             ).reshape(shape)  # fmt: skip
         flat_obs = np.asarray(obs, dtype=np.float32).reshape(n, -1)  # [N, D]
-        squashed = self.actor.numpy_act(flat_obs, self.rng if explore else None)  # [N, A]
+        rng = self.rng if explore else None
+        squashed: np.ndarray | None
+        if n == 1 and self.fast_learner is not None:  # one env: preallocated rows, no checks
+            squashed = self.fast_learner.act_one(flat_obs, rng)  # [1, A]
+        else:
+            squashed = self.actor.numpy_act(flat_obs, rng)  # [N, A]
         if squashed is None:  # not a NumPy-able network (another device): torch
             with torch.inference_mode():
                 mean, log_std = self.actor(as_float_batch(obs, self.device))
@@ -374,12 +390,16 @@ class SAC(Agent[SACConfig]):
             # Every batch of the phase in one uniform draw (with replacement).
             slots = (self.rng.random(size * n_steps) * len(self.buffer)).astype(np.int64)
             whole = self.buffer.gather(slots)
-        data = self._tensors(whole)
-        diagnostics = []
-        for i in range(n_steps):
-            rows = slice(i * size, (i + 1) * size)
-            diagnostics.append(self._gradient_step(*(tensor[rows] for tensor in data)))
-        stats = torch.stack(diagnostics).mean(dim=0).tolist()  # one sync per phase
+        arrays = self._arrays(whole, contiguous=self.fast_learner is None)
+        if self.fast_learner is not None:  # the learner copies the rows into its own buffers
+            steps = [self._fast_gradient_step(*(a[i * size : (i + 1) * size] for a in arrays))
+                     for i in range(n_steps)]  # fmt: skip
+            stats = np.mean(steps, axis=0).tolist()
+        else:
+            data = [torch.from_numpy(a).to(self.device) for a in arrays]
+            diagnostics = [self._gradient_step(*(t[i * size : (i + 1) * size] for t in data))
+                           for i in range(n_steps)]  # fmt: skip
+            stats = torch.stack(diagnostics).mean(dim=0).tolist()  # one sync per phase
         names = ("critic_loss", "actor_loss", "alpha_loss", "alpha", "q_mean", "entropy")
         info = dict(zip(names, stats, strict=True))
         if not all(math.isfinite(v) for v in stats):
@@ -391,20 +411,52 @@ class SAC(Agent[SACConfig]):
         info["gradient_steps"] = float(self.gradient_steps)
         return info
 
-    def _tensors(self, batch: ReplayBatch) -> tuple[torch.Tensor, ...]:
-        """obs ``[B, D]``, actions in ``[-1, 1]`` ``[B, A]``, rewards, next_obs, discounts."""
+    def _arrays(self, batch: ReplayBatch, contiguous: bool = True) -> tuple[np.ndarray, ...]:
+        """obs ``[B, D]``, actions in ``[-1, 1]`` ``[B, A]``, rewards, next_obs, discounts, as
+        float32 arrays (C-contiguous copies with ``contiguous``, else possibly strided views)."""
         n = len(batch.rewards)
         actions = unscale_actions(
             np.asarray(batch.actions, np.float32).reshape(n, -1), self.action_low, self.action_high
-        )
+        ).astype(np.float32, copy=False)
         arrays = (
             np.asarray(batch.obs, np.float32).reshape(n, -1),
-            actions.astype(np.float32),
+            actions,
             np.asarray(batch.rewards, np.float32),
             np.asarray(batch.next_obs, np.float32).reshape(n, -1),
             np.asarray(batch.discounts, np.float32),
         )
-        return tuple(torch.from_numpy(np.ascontiguousarray(a)).to(self.device) for a in arrays)
+        return tuple(np.ascontiguousarray(a) for a in arrays) if contiguous else arrays
+
+    def _fast_gradient_step(
+        self,
+        obs: np.ndarray,
+        actions: np.ndarray,
+        rewards: np.ndarray,
+        next_obs: np.ndarray,
+        discounts: np.ndarray,
+    ) -> list[float]:
+        """:meth:`_gradient_step` with the hand-written gradients of the fast learner: the same
+        phases, noise draws and optimizer steps in the same order; diagnostics as floats."""
+        learner, cfg = self.fast_learner, self.config
+        assert learner is not None and self._log_alpha_np is not None
+        learner.load(obs, actions, rewards, next_obs, discounts)
+        log_prob = learner.sample_policy(self.noise_rng)  # [B]
+        log_alpha = self._log_alpha_np[0]  # float32, the value before this step's update
+        alpha = float(np.exp(log_alpha))
+        # alpha loss -mean(log α (log π + H̄)); its gradient is -mean(log π + H̄)
+        gap = float(np.add.reduce(log_prob + np.float32(self.target_entropy))) / len(log_prob)
+        alpha_loss = -float(log_alpha) * gap
+        if self.auto_alpha:
+            self.log_alpha.grad.fill_(-gap)  # type: ignore[union-attr]
+            self.alpha_optimizer.step()
+        critic_loss, q_mean = learner.critic_loss_and_grad(alpha)
+        self.critic_optimizer.step()
+        actor_loss, entropy = learner.actor_loss_and_grad(alpha)
+        self.actor_optimizer.step()
+        self.gradient_steps += 1
+        if self.gradient_steps % cfg.target_update_interval == 0:
+            self.target_flat.param.data.lerp_(self.critic_flat.param.data, cfg.tau)
+        return [critic_loss, actor_loss, alpha_loss, alpha, q_mean, entropy]
 
     def _gradient_step(
         self,
