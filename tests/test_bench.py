@@ -449,3 +449,129 @@ def test_cli_end_to_end_tiny_case(
     assert "left out (--no-sb3)" in text
     assert not any(p.name.startswith(".") for p in tmp_path.rglob("*"))  # no temp files left
     assert math.isfinite(report["medians"]["rlworks"]["solve_s"])
+
+
+# ----------------------------------------------------------------------------- window cases
+def test_breakout_window_case_gives_both_libraries_the_same_settings() -> None:
+    from rlworks.agents import DQNConfig
+    from rlworks.config import config_from_dict, parse_overrides
+
+    case = harness.get_case("dqn-breakout")
+    assert case.window is not None and case.atari and case.frames_per_step == 4
+    start, end = case.window
+    sb3 = case.sb3_kwargs
+    assert sb3["learning_starts"] < start < end  # timed once learning has started
+    settings = parse_overrides(case.overrides)
+    agent = {k.removeprefix("agent."): v for k, v in settings.items()}
+    assert agent["async_collection"] is True
+    config = config_from_dict(DQNConfig, agent)  # every override is a DQNConfig field
+    same = {
+        "learning_rate": "learning_rate", "buffer_size": "buffer_size",
+        "learning_starts": "learning_starts", "batch_size": "batch_size", "gamma": "gamma",
+        "target_update_interval": "target_update_period", "train_freq": "train_freq",
+        "gradient_steps": "gradient_steps", "exploration_final_eps": "exploration_final_eps",
+    }  # fmt: skip
+    for sb3_key, key in same.items():
+        assert sb3[sb3_key] == getattr(config, key), sb3_key
+    # SB3's exploration_fraction is of model.learn's budget, which is the window's end.
+    assert config.exploration_duration == int(sb3["exploration_fraction"] * end)
+    assert (config.loss, config.max_grad_norm, config.optimizer) == ("huber", 10, "adam")
+
+
+def test_window_case_commands_and_plan() -> None:
+    case = harness.get_case("dqn-breakout")
+    ours = harness.rlworks_command(case, "throughput", 3, "/unused")
+    assert ours[1] == "-c" and "rlworks_window_main" in ours[2]
+    text = " ".join(ours[3:])
+    assert text.startswith("dqn ALE/Breakout-v5 --seed 3 --n-envs 1 --window 2000 6000")
+    assert "--atari" in text and "--torch-threads 1" in text
+    assert "--set=agent.async_collection=true" in text
+    theirs = " ".join(harness.sb3_command(case, "throughput", 3))
+    assert "DQN ALE/Breakout-v5 --seed 3 --n-envs 1 --policy CnnPolicy" in theirs
+    assert "--window 2000 6000 --frame-skip 4 --torch-threads 1 --atari" in theirs
+    assert "--eval-every" not in theirs and "--target-return" not in theirs
+    shown = harness.display_command(case, "throughput")
+    assert shown.startswith("rlworks train dqn ALE/Breakout-v5 --set agent.learning_rate=")
+    assert shown.endswith("--steps 6000")
+    # No time-to-solve runs: every seed gets a throughput window, alternating who goes first.
+    plan = harness.plan_runs([0, 1], [0, 1], ["rlworks", "sb3"], solve=False)
+    assert plan == [
+        RunSpec("rlworks", "throughput", 0),
+        RunSpec("sb3", "throughput", 0),
+        RunSpec("sb3", "throughput", 1),
+        RunSpec("rlworks", "throughput", 1),
+    ]
+
+
+def fake_window_process(command: list[str]) -> tuple[float, dict[str, Any]]:
+    """A window run: rlworks at 120 agent steps/s, SB3 at 70."""
+    is_sb3 = command[1].endswith("sb3_runner.py")
+    rate = 70.0 if is_sb3 else 120.0
+    result = {
+        "steps": 6000,
+        "window": [2000, 6000],
+        "window_steps": 4000,
+        "window_s": 4000 / rate,
+        "window_gradient_steps": 1000,
+        "steps_per_s": rate,
+        "frames_per_s": 4 * rate,
+        "eval_mean": None,
+    }
+    return 60.0, result
+
+
+def test_window_case_report_and_docs(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(harness, "sb3_available", lambda: True)
+    monkeypatch.setattr(harness, "_run_process", fake_window_process)
+    case = harness.get_case("dqn-breakout")
+    report = harness.run_case(case, seeds=[0, 1])
+    assert [(r["library"], r["kind"], r["seed"]) for r in report["runs"]] == [
+        ("rlworks", "throughput", 0),
+        ("sb3", "throughput", 0),
+        ("sb3", "throughput", 1),
+        ("rlworks", "throughput", 1),
+    ]
+    assert report["ratios"]["throughput"] == pytest.approx(120 / 70)
+    report["machine"]["loadavg_at_start"] = [2.5, 2.0, 1.5]  # a loaded machine is marked
+    path = harness.write_results(report, tmp_path)
+    assert json.loads(path.read_text())["case"]["window"] == [2000, 6000]
+    docs = harness.update_docs(tmp_path / "b.md", report, "results/dqn-breakout.json")
+    text = docs.read_text()
+    assert "| rlworks | 0 | 120.0 | 480 | 4,000 | 1,000 | 33.3 |" in text
+    assert "| **SB3 median** | | **70.0** | **280** | | | |" in text
+    assert "agent steps/s (and frames/s) **1.71**" in text
+    assert "timed from step 2,000 to step 6,000" in text
+    assert "*Not a quiet-machine measurement*: load average 2.50 at the start" in text
+    assert "time to solve" not in text.lower()
+    assert harness.update_docs(docs, report, "results/dqn-breakout.json").read_text() == text
+
+
+def test_window_clock_times_only_the_window() -> None:
+    from rlworks.bench.sb3_runner import WindowClock
+
+    clock = WindowClock(8, 20)
+    ticks = [clock.tick(step, updates=step // 4) for step in range(4, 40, 4)]
+    # 4: before; 8 … 16: inside; 20: the end (False, and every later tick too)
+    assert ticks == [True, True, True, True, False, False, False, False, False]
+    assert (clock.steps, clock.updates) == (12, 3)  # steps 8 → 20, updates 2 → 5
+    assert clock.seconds >= 0 and clock.steps_per_s > 0
+
+
+def test_sb3_runner_refuses_atari_without_a_window(capsys: pytest.CaptureFixture[str]) -> None:
+    from rlworks.bench.sb3_runner import main
+
+    assert main(["DQN", "ALE/Breakout-v5", "--atari"]) == 2
+    assert "--window" in capsys.readouterr().err
+    assert main(["DQN", "CartPole-v1", "--window", "10", "5"]) == 2
+
+
+def test_rlworks_window_run_on_cartpole(capsys: pytest.CaptureFixture[str]) -> None:
+    settings = ["agent.learning_starts=100", "agent.batch_size=16", "agent.hidden_sizes=[16]"]
+    argv = ["dqn", "CartPole-v1", "--window", "200", "400", "--torch-threads", "1"]
+    argv += ["--frame-skip", "2", *(f"--set={item}" for item in settings)]
+    assert harness.rlworks_window_main(argv) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["window"] == [200, 400] and result["window_steps"] == 200
+    assert result["window_gradient_steps"] == 200 // 4  # train_freq 4, gradient_steps 1
+    assert result["frames_per_s"] == pytest.approx(2 * result["steps_per_s"], rel=1e-3)
+    assert result["torch_threads"] == 1 and result["steps"] == 400

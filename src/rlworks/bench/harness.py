@@ -27,6 +27,7 @@ This module never imports Stable-Baselines3 (nor torch): the SB3 side runs in
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import importlib.util
@@ -115,6 +116,15 @@ class BenchCase:
     """torch threads for both libraries (None: each library's own default)."""
     notes: str = ""
     """Anything else the docs paragraph should say about this case."""
+    window: tuple[int, int] | None = None
+    """A throughput window (START, END): each run trains until END env steps and reports the
+    steps/s between START and END only (after learning has started), with no evaluation; such
+    a case has no time-to-solve runs (``solve_steps`` and ``target_return`` are unused)."""
+    atari: bool = False
+    """Atari preprocessing on both sides: rlworks' ``make_env(..., atari=True)``, SB3's
+    ``make_atari_env`` + ``VecFrameStack(4)`` (window cases only)."""
+    frames_per_step: int = 1
+    """Emulator frames per agent step (Atari's frame skip): frames/s = this × steps/s."""
 
 
 DQN_ZOO_CARTPOLE = {
@@ -158,6 +168,44 @@ SAC_ZOO_PENDULUM = {
     "target_entropy": "auto",
     "policy_kwargs": {"net_arch": [256, 256], "activation_fn": "relu"},
 }
+
+DQN_ZOO_ATARI = {
+    "learning_rate": 1e-4,
+    "buffer_size": 50_000,
+    "learning_starts": 1_000,
+    "batch_size": 32,
+    "gamma": 0.99,
+    "target_update_interval": 1_000,
+    "train_freq": 4,
+    "gradient_steps": 1,
+    "exploration_fraction": 0.1,
+    "exploration_final_eps": 0.01,
+    "optimize_memory_usage": True,
+    "replay_buffer_kwargs": {"handle_timeout_termination": False},
+}
+"""rl-baselines3-zoo's Atari DQN, with learning started after 1,000 steps and a 50,000-frame
+buffer (the zoo: 100,000 and 100,000) so that a short run measures the training loop; SB3 keeps
+each observation once (``optimize_memory_usage``), as rlworks' frame buffer does."""
+
+BREAKOUT_WINDOW = (2_000, 6_000)
+
+DQN_BREAKOUT_OVERRIDES = (
+    "agent.learning_rate=0.0001",
+    "agent.optimizer_eps=1e-8",  # torch's Adam default, which SB3 uses
+    "agent.buffer_size=50000",
+    "agent.learning_starts=1000",
+    "agent.batch_size=32",
+    "agent.gamma=0.99",
+    "agent.target_update_period=1000",
+    "agent.train_freq=4",
+    "agent.gradient_steps=1",
+    "agent.exploration_initial_eps=1.0",
+    "agent.exploration_final_eps=0.01",
+    f"agent.exploration_duration={BREAKOUT_WINDOW[1] // 10}",  # SB3: 0.1 of the budget
+    "agent.loss=huber",
+    "agent.max_grad_norm=10",
+    "agent.async_collection=true",
+)
 
 CASES: dict[str, BenchCase] = {
     case.name: case
@@ -217,6 +265,34 @@ CASES: dict[str, BenchCase] = {
             "and twin critics, one gradient step per environment step after 100 random steps, "
             "entropy coefficient tuned towards -1.",
         ),
+        BenchCase(
+            name="dqn-breakout",
+            title="DQN on Atari Breakout (training-loop speed)",
+            algo="dqn",
+            env="ALE/Breakout-v5",
+            preset=None,
+            sb3_algo="DQN",
+            sb3_kwargs=DQN_ZOO_ATARI,
+            sb3_policy="CnnPolicy",
+            n_envs=1,
+            throughput_steps=BREAKOUT_WINDOW[1],
+            solve_steps=BREAKOUT_WINDOW[1],
+            target_return=0.0,  # unused: a window case has no time-to-solve runs
+            window=BREAKOUT_WINDOW,
+            atari=True,
+            frames_per_step=4,
+            overrides=DQN_BREAKOUT_OVERRIDES,
+            notes="rl-baselines3-zoo's Atari DQN hyperparameters (Adam 1e-4, batch 32, one "
+            "gradient step every 4 agent steps, target network copied every 1,000 steps, "
+            "Huber loss, gradient norm clipped at 10, ε from 1 to 0.01 over the first 10% of "
+            "the run), with learning started after 1,000 steps and a 50,000-transition buffer, "
+            "the Nature DQN CNN on 4 stacked 84x84 grayscale frames, each action repeated for 4 "
+            "frames, 30 no-op starts, FIRE at reset, rewards clipped to their sign, no end of "
+            "episode at a lost life, no sticky actions. rlworks collects and learns in parallel "
+            "(`async_collection`: the driver and the actor's copy of the network in a "
+            "background thread, the learner in the main one, one torch thread each); SB3's "
+            "loop is serial.",
+        ),
     )
 }
 """The benchmark cases by name."""
@@ -247,25 +323,50 @@ class RunSpec:
 
 
 def plan_runs(
-    seeds: Sequence[int], throughput_seeds: Iterable[int], libraries: Sequence[Library]
+    seeds: Sequence[int],
+    throughput_seeds: Iterable[int],
+    libraries: Sequence[Library],
+    *,
+    solve: bool = True,
 ) -> list[RunSpec]:
     """The runs in the order they execute.
 
     Per seed: the throughput runs (when the seed is in ``throughput_seeds``), then the
-    time-to-solve runs; within each pair rlworks goes first on even seeds, SB3 on odd seeds, so
-    that neither library always runs on a machine warmed (or loaded) by the other.
+    time-to-solve runs (unless ``solve`` is false: a window case); within each pair rlworks goes
+    first on even seeds, SB3 on odd seeds, so that neither library always runs on a machine
+    warmed (or loaded) by the other.
     """
     wanted = set(throughput_seeds)
     plan = []
     for seed in seeds:
         order = list(libraries) if seed % 2 == 0 else list(reversed(libraries))
-        kinds: list[Kind] = ["throughput", "solve"] if seed in wanted else ["solve"]
+        kinds: list[Kind] = ["throughput"] if seed in wanted else []
+        kinds += ["solve"] if solve else []
         plan += [RunSpec(library, kind, seed) for kind in kinds for library in order]
     return plan
 
 
+_WINDOW_RUNNER = (
+    "import sys; from rlworks.bench.harness import rlworks_window_main as main; "
+    "sys.exit(main(sys.argv[1:]))"
+)
+
+
+def _window_args(case: BenchCase, seed: int) -> list[str]:
+    assert case.window is not None
+    args = [case.algo, case.env, "--seed", str(seed), "--n-envs", str(case.n_envs)]
+    args += ["--window", *map(str, case.window), "--frame-skip", str(case.frames_per_step)]
+    if case.torch_threads is not None:
+        args += ["--torch-threads", str(case.torch_threads)]
+    return args + (["--atari"] if case.atari else [])
+
+
 def rlworks_command(case: BenchCase, kind: Kind, seed: int, run_dir: str | Path) -> list[str]:
-    """``python -m rlworks.cli train ...`` for one run of ``case``."""
+    """``python -m rlworks.cli train ...`` for one run of ``case``; for a window case,
+    :func:`rlworks_window_main` in its own process (``run_dir`` unused)."""
+    if case.window is not None:
+        command = [sys.executable, "-c", _WINDOW_RUNNER, *_window_args(case, seed)]
+        return command + [f"--set={item}" for item in case.overrides]
     command = [sys.executable, "-m", "rlworks.cli", "train", case.algo, case.env]
     if case.preset is not None:
         command += ["--preset", case.preset]
@@ -296,6 +397,8 @@ def sb3_command(case: BenchCase, kind: Kind, seed: int) -> list[str]:
     command = [sys.executable, str(Path(sb3_runner.__file__)), case.sb3_algo, case.env]
     command += ["--seed", str(seed), "--n-envs", str(case.n_envs), "--policy", case.sb3_policy]
     command += ["--kwargs", json.dumps(dict(case.sb3_kwargs))]
+    if case.window is not None:
+        return command + _window_args(case, seed)[2:]
     command += ["--eval-episodes", str(case.eval_episodes)]
     if case.torch_threads is not None:
         command += ["--torch-threads", str(case.torch_threads)]
@@ -308,9 +411,102 @@ def sb3_command(case: BenchCase, kind: Kind, seed: int) -> list[str]:
 
 
 def display_command(case: BenchCase, kind: Kind) -> str:
-    """The rlworks command line of a run, as a user would type it (seed 0, no run dir)."""
+    """The rlworks command line of a run, as a user would type it (seed 0, no run dir); for a
+    window case, the ``rlworks train`` command with the same settings."""
+    if case.window is not None:
+        words = ["train", case.algo, case.env]
+        for item in case.overrides:
+            words += ["--set", item]
+        if case.torch_threads is not None:
+            words += ["--set", f"train.torch_threads={case.torch_threads}"]
+        words += ["--seed", "0", "--n-envs", str(case.n_envs), "--device", "cpu"]
+        return " ".join(["rlworks", *words, "--steps", str(case.window[1])])
     words = rlworks_command(case, kind, 0, "RUN_DIR")[3:-4]
     return " ".join(["rlworks", *words])
+
+
+def rlworks_window_main(argv: Sequence[str] | None = None) -> int:
+    """The rlworks side of a window case, run in its own process; prints one JSON object.
+
+    The agent (``--set agent.KEY=VALUE`` settings, the rest of its config at its defaults)
+    trains through the trainer, as ``rlworks train`` does (driver, the four metrics, callbacks),
+    until END env steps; a callback times the steps from START to END (with the gradient steps
+    taken between them) and ends the run there, before the trainer's final evaluation.
+    """
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="rlworks bench window run")
+    parser.add_argument("algo")
+    parser.add_argument("env")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--n-envs", type=int, default=1)
+    parser.add_argument("--window", type=int, nargs=2, required=True, metavar=("START", "END"))
+    parser.add_argument("--frame-skip", type=int, default=1)
+    parser.add_argument("--torch-threads", type=int)
+    parser.add_argument("--atari", action="store_true")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    args = parser.parse_args(argv)
+
+    import torch
+
+    import rlworks as rw
+    from rlworks.agents import get_algorithm
+    from rlworks.bench.sb3_runner import WindowClock
+    from rlworks.config import config_from_dict, parse_overrides
+    from rlworks.training.callbacks import Callback
+
+    values = parse_overrides(args.set)
+    agent_values = {
+        k.removeprefix("agent."): v for k, v in values.items() if k.startswith("agent.")
+    }
+    if len(agent_values) != len(values):
+        raise ConfigError(f"window runs take agent.KEY=VALUE settings only, got {args.set}")
+    agent_cls = get_algorithm(args.algo)
+    config = config_from_dict(agent_cls.config_cls, agent_values, source="--set")
+    env = rw.make_env(args.env, n_envs=args.n_envs, seed=args.seed, atari=args.atari or None)
+    agent = agent_cls(env, config, seed=args.seed, device="cpu")
+    clock = WindowClock(*args.window)
+
+    class _WindowOver(Exception):
+        pass
+
+    seen_threads: list[int] = []
+
+    class StopAtWindowEnd(Callback):
+        def on_iteration(self, state: Any) -> None:
+            if not clock.tick(state.step, int(getattr(agent, "gradient_steps", 0))):
+                seen_threads.append(torch.get_num_threads())  # the trainer's, while training
+                raise _WindowOver
+
+    start = time.perf_counter()
+    threads = {"torch_threads": args.torch_threads} if args.torch_threads else {}
+    with contextlib.suppress(_WindowOver):  # the window's end stops the run
+        agent.learn(
+            args.window[1], eval_every=0, progress=False, callbacks=[StopAtWindowEnd()], **threads
+        )
+    wall = time.perf_counter() - start
+    env.close()
+    rate = clock.steps_per_s
+    result = {
+        "library": "rlworks",
+        "algo": args.algo,
+        "env": args.env,
+        "seed": args.seed,
+        "n_envs": args.n_envs,
+        "steps": int(getattr(agent, "units", clock.end)),
+        "wall_s": round(wall, 3),
+        "window": list(args.window),
+        "window_steps": clock.steps,
+        "window_s": round(clock.seconds, 3),
+        "window_gradient_steps": clock.updates,
+        "steps_per_s": round(rate, 1) if math.isfinite(rate) else None,
+        "frames_per_s": round(rate * args.frame_skip, 1) if math.isfinite(rate) else None,
+        "eval_mean": None,
+        "torch_threads": seen_threads[0] if seen_threads else None,
+        "settings": agent_values,
+    }
+    print(json.dumps(result))
+    return 0
 
 
 # --------------------------------------------------------------------------- environment
@@ -376,6 +572,13 @@ def _run_process(command: list[str]) -> tuple[float, dict[str, Any]]:
 
 
 def _describe(spec: RunSpec, result: Mapping[str, Any], wall: float) -> str:
+    if "window" in result:
+        return (
+            f"{result['window_steps']:,} steps from step {result['window'][0]:,} at "
+            f"{result['steps_per_s'] or 0:,.1f} steps/s ({result['frames_per_s'] or 0:,.0f} "
+            f"frames/s, {result['window_gradient_steps']:,} gradient steps), whole command "
+            f"{wall:.1f} s"
+        )
     if spec.kind == "throughput":
         return (
             f"{result['steps']:,} steps at {result['steps_per_s']:,.0f} steps/s, "
@@ -399,7 +602,8 @@ def run_case(
     Args:
         case: What to run.
         seeds: Seeds of the time-to-solve runs.
-        throughput_seeds: Seeds that also get a throughput run; None: the first seed only.
+        throughput_seeds: Seeds that also get a throughput run; None: the first seed only
+            (for a window case, which has no time-to-solve runs: every seed).
         use_sb3: Run the SB3 side (when it is installed).
         progress: Called with one line before and after each run (e.g. print to stderr).
 
@@ -407,10 +611,12 @@ def run_case(
         ConfigError: Empty, negative or repeated seeds, or throughput seeds not in ``seeds``.
         BenchError: A run failed.
     """
+    if case.window is not None and throughput_seeds is None:
+        throughput_seeds = seeds  # no time-to-solve runs: every seed gets a throughput window
     seeds, throughput = _check_seeds(seeds, throughput_seeds)
     libraries, sb3_note = _libraries(use_sb3)
     say = progress or (lambda line: None)
-    plan = plan_runs(seeds, throughput, libraries)
+    plan = plan_runs(seeds, throughput, libraries, solve=case.window is None)
     records: list[dict[str, Any]] = []
     info = machine_info()
     start = time.perf_counter()
@@ -447,9 +653,17 @@ def run_case(
         "seeds": list(seeds),
         "throughput_seeds": list(throughput),
         "wall_s": round(time.perf_counter() - start, 1),
+        "loadavg_at_end": _loadavg(),
         **summary,
         "runs": records,
     }
+
+
+def _loadavg() -> list[float] | None:
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None
 
 
 def _check_seeds(
@@ -662,12 +876,19 @@ def render_section(report: Mapping[str, Any], results: str | Path) -> str:
     case = report["case"]
     start, end = _markers(case["name"])
     heading = f"## {case['title']}: rlworks vs Stable-Baselines3 — `rlworks bench {case['name']}`"
-    lines = [start, heading, "", _paragraph(report, results), "", summary_table(report), end]
-    return "\n".join(lines) + "\n"
+    paragraph = (
+        _window_paragraph(report, results) if case.get("window") else _paragraph(report, results)
+    )
+    lines = [start, heading, "", paragraph, "", summary_table(report)]
+    note = _load_note(report)
+    lines += ["", note] if note else []
+    return "\n".join([*lines, end]) + "\n"
 
 
 def summary_table(report: Mapping[str, Any]) -> str:
     """The per-seed Markdown table with the medians, and the ratio line under it."""
+    if report["case"].get("window"):
+        return _window_table(report)
     lines = [
         "| library | seed | env steps/s | time to solve, s | solved at step | final eval |",
         "|---|---:|---:|---:|---:|---:|",
@@ -739,7 +960,116 @@ def _paragraph(report: Mapping[str, Any], results: str | Path) -> str:
 def _case_from_dict(data: Mapping[str, Any]) -> BenchCase:
     values = dict(data)
     values["overrides"] = tuple(values.get("overrides") or ())
+    if values.get("window") is not None:
+        values["window"] = tuple(values["window"])
     return BenchCase(**values)
+
+
+QUIET_LOAD = 0.5
+"""A 1-minute load average above this at the start or the end marks a run as not quiet."""
+
+
+def _load_note(report: Mapping[str, Any]) -> str:
+    """A note when other processes were running (window cases, which record both loads)."""
+    if not report["case"].get("window"):
+        return ""
+    start = (report["machine"].get("loadavg_at_start") or [None])[0]
+    end = (report.get("loadavg_at_end") or [None])[0]
+    loads = [x for x in (start, end) if x is not None]
+    if not loads or max(loads) <= QUIET_LOAD:
+        return ""
+    return (
+        f"*Not a quiet-machine measurement*: load average {_num(start, 2)} at the start and "
+        f"{_num(end, 2)} at the end on {report['machine'].get('nproc')} cores; other processes "
+        "took CPU time from both libraries' runs. Re-measure with "
+        f"`rlworks bench {report['case']['name']}` on a quiet machine."
+    )
+
+
+def _window_result(report: Mapping[str, Any], library: str, seed: int) -> Mapping[str, Any]:
+    for run in report["runs"]:
+        if run["library"] == library and run["seed"] == seed and run["kind"] == "throughput":
+            result: Mapping[str, Any] = run["result"]
+            return result
+    return {}
+
+
+def _window_table(report: Mapping[str, Any]) -> str:
+    """A window case's table: agent steps/s and frames/s per seed and their medians."""
+    frames = report["case"]["frames_per_step"]
+    lines = [
+        "| library | seed | agent steps/s | frames/s | window steps | gradient steps | window, s |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in report["rows"]:
+        result = _window_result(report, row["library"], row["seed"])
+        if not result:
+            continue
+        lines.append(
+            f"| {LIBRARY_NAMES[row['library']]} | {row['seed']} | {_num(row['steps_per_s'], 1)} "
+            f"| {_num(result.get('frames_per_s'))} | {_num(result.get('window_steps'))} | "
+            f"{_num(result.get('window_gradient_steps'))} | {_num(result.get('window_s'), 1)} |"
+        )
+    for lib in report["libraries"]:
+        rate = report["medians"][lib]["steps_per_s"]
+        lines.append(
+            f"| **{LIBRARY_NAMES[lib]} median** | | **{_num(rate, 1)}** | "
+            f"**{_num(None if rate is None else rate * frames)}** | | | |"
+        )
+    ratios = report.get("ratios")
+    if not ratios:
+        ratio = "No ratios: Stable-Baselines3 did not run."
+    else:
+        per_seed = ", ".join(
+            f"seed {s}: {_num(r, 2)}" for s, r in ratios["throughput_per_seed"].items()
+        )
+        ratio = (
+            f"**rlworks ÷ SB3**: agent steps/s (and frames/s) **{_num(ratios['throughput'], 2)}**"
+            f" ({per_seed}; above 1: rlworks faster)."
+        )
+    return "\n".join([*lines, "", ratio])
+
+
+def _window_paragraph(report: Mapping[str, Any], results: str | Path) -> str:
+    case, info = report["case"], report["machine"]
+    start, end = case["window"]
+    warm = case["sb3_kwargs"].get("learning_starts", 0)
+    threads = case["torch_threads"]
+    thread_text = (
+        f"{threads} torch thread{'s' if threads != 1 else ''}"
+        if threads
+        else ("each library's default torch threads")
+    )
+    load = info.get("loadavg_at_start")
+    machine = (
+        f"{info.get('cpu', info.get('machine'))}, {info.get('nproc')} cores, "
+        f"{info.get('mem_gib', '?')} GiB"
+        + (f", load average {load[0]:.2f} at the start" if load else "")
+        + f"; Python {info.get('python')}, torch {info.get('torch')}, Gymnasium "
+        f"{info.get('gymnasium')}, Stable-Baselines3 {info.get('stable-baselines3') or 'absent'}"
+    )
+    text = (
+        f"Measured {report['date'][:10]} on {machine}, with `{report['command']}` (wall time "
+        f"{report['wall_s']:,.0f} s; raw results of every run in `{results}`). "
+        + (f"{case['notes']} " if case["notes"] else "")
+        + f"Both libraries train {case['env']} with the same hyperparameters — in SB3's "
+        f'names, `{case["sb3_algo"]}("{case["sb3_policy"]}", '
+        f"{_hyperparameters(case['sb3_kwargs'])})`; rlworks: "
+        f"`{display_command(_case_from_dict(case), 'throughput')}` — on {case['n_envs']} "
+        f"environment{'s' if case['n_envs'] != 1 else ''}, CPU, {thread_text}, one process per "
+        "run, alternating which library runs first (rlworks on even seeds, SB3 on odd). "
+        f"Each run trains until env step {end:,} and is timed from step {start:,} to step "
+        f"{end:,} only: learning has started (after {warm:,} "
+        "steps), the replay buffer is filling, the clock covers collection, gradient steps and "
+        "target updates (rlworks: through the trainer, with its driver and metrics; SB3: "
+        "`model.learn`'s loop) and no evaluation. Agent steps/s = window steps ÷ window "
+        f"seconds; frames/s = {case['frames_per_step']} × agent steps/s (each agent step "
+        f"repeats its action for {case['frames_per_step']} emulator frames); gradient steps: "
+        "those taken inside the window (one per 4 agent steps in both libraries)."
+    )
+    if report.get("sb3_note"):
+        text += " " + report["sb3_note"]
+    return text
 
 
 def _ratio_line(report: Mapping[str, Any]) -> str:

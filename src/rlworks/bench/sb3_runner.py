@@ -13,7 +13,16 @@ rlworks). It mirrors ``rlworks train ... --json``:
   once the mean reaches ``--target-return``; the policy is also evaluated at the end of the budget;
 * ``wall_s`` is the training-loop clock, as in rlworks' trainer: the time inside
   ``model.learn`` (its evaluations included) plus the final evaluation; ``learn_s`` and
-  ``final_eval_s`` are its two parts; ``steps_per_s`` = steps / ``wall_s``.
+  ``final_eval_s`` are its two parts; ``steps_per_s`` = steps / ``wall_s``;
+* with ``--window START END`` the run is a throughput window instead: training stops at END
+  steps, nothing is evaluated, and ``steps_per_s`` is measured between the environment steps START
+  and END only (after learning has started, when START > ``learning_starts``), with
+  ``window_s``, ``window_steps`` and ``frames_per_s`` (emulator frames: ``--frame-skip`` × steps);
+* ``--atari`` makes the environment as SB3's Atari users do: ``make_atari_env`` (SB3's
+  ``AtariWrapper``: 30 no-op starts, frame skip 4 with max-pooling, 84x84 grayscale, FIRE at
+  reset, rewards clipped to their sign; the episode does *not* end at a lost life, as in rlworks'
+  default) and ``VecFrameStack(4)``, over ``ENV`` made with ``frameskip=1`` and no sticky actions.
+  Atari runs are throughput windows only (``--window``).
 
 The last line of standard output is one JSON object with the keys of ``rlworks train --json``
 that apply (algo, env, steps, wall_s, steps_per_s, eval_mean, eval_std, solved_at_step,
@@ -140,7 +149,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("algo", help="SB3 algorithm class, e.g. DQN, PPO, SAC, A2C")
     parser.add_argument("env", help="Gymnasium environment id, e.g. CartPole-v1")
-    parser.add_argument("--steps", type=int, required=True, help="environment step budget")
+    parser.add_argument(
+        "--steps", type=int, help="environment step budget (with --window: its END)"
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the model and environments")
     parser.add_argument("--n-envs", type=int, default=1, help="parallel environment copies")
     parser.add_argument("--policy", default="MlpPolicy", help="SB3 policy (default MlpPolicy)")
@@ -158,12 +169,85 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--torch-threads", type=int, help="torch.set_num_threads (default: torch's)"
     )
+    parser.add_argument(
+        "--window",
+        type=int,
+        nargs=2,
+        metavar=("START", "END"),
+        help="throughput window: stop at END steps, steps/s measured from START to END, no eval",
+    )
+    parser.add_argument(
+        "--atari", action="store_true", help="SB3's Atari wrappers and a stack of 4 frames"
+    )
+    parser.add_argument(
+        "--frame-skip", type=int, default=4, help="emulator frames per step, for frames/s"
+    )
     return parser
+
+
+def _make_atari(env_id: str, n_envs: int, seed: int) -> Any:
+    """SB3's Atari environment: ``make_atari_env`` (no end of episode at a lost life) + 4 frames."""
+    from stable_baselines3.common.env_util import make_atari_env
+    from stable_baselines3.common.vec_env import VecFrameStack
+
+    env_kwargs = {"frameskip": 1, "repeat_action_probability": 0.0}
+    wrapper_kwargs = {"terminal_on_life_loss": False}
+    venv = make_atari_env(
+        env_id, n_envs=n_envs, seed=seed, env_kwargs=env_kwargs, wrapper_kwargs=wrapper_kwargs
+    )
+    return VecFrameStack(venv, n_stack=4)
+
+
+class WindowClock:
+    """Times the environment steps from ``start`` to ``end``: call :meth:`tick` with the step
+    count after every step (or batch of steps); it returns False once ``end`` is reached.
+
+    Attributes:
+        seconds: Time from the first tick at or past ``start`` to the first at or past ``end``.
+        steps: Steps between those two ticks.
+        updates: Growth of the ``updates`` counter passed to :meth:`tick` between them
+            (gradient steps).
+    """
+
+    def __init__(self, start: int, end: int) -> None:
+        """Measure from the first tick at or past ``start`` to the first at or past ``end``."""
+        self.start, self.end = start, end
+        self.t0: float | None = None
+        self.step0 = self.updates0 = 0
+        self.seconds = math.nan
+        self.steps = self.updates = 0
+
+    def tick(self, step: int, updates: int = 0) -> bool:
+        """Note the step count (and gradient steps so far); False once the window is over."""
+        if self.t0 is None and step >= self.start:
+            self.t0, self.step0, self.updates0 = time.perf_counter(), step, updates
+        if self.t0 is not None and step >= self.end:
+            if not self.steps:
+                self.seconds = time.perf_counter() - self.t0
+                self.steps, self.updates = step - self.step0, updates - self.updates0
+            return False
+        return True
+
+    @property
+    def steps_per_s(self) -> float:
+        """Steps per second inside the window (nan before it closes)."""
+        return self.steps / self.seconds if self.steps and self.seconds > 0 else math.nan
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Train, evaluate, print the JSON result; returns the exit status."""
     args = _parser().parse_args(argv)
+    if args.window is not None and not 0 <= args.window[0] < args.window[1]:
+        print("error: --window START END needs 0 <= START < END", file=sys.stderr)
+        return 2
+    if args.atari and args.window is None:
+        print("error: --atari runs are throughput windows (--window START END)", file=sys.stderr)
+        return 2
+    if args.steps is None:
+        if args.window is None:
+            print("error: give --steps (or --window START END)", file=sys.stderr)
+            return 2
+        args.steps = args.window[1]
     if args.steps < 1 or args.n_envs < 1 or args.eval_episodes < 1 or args.eval_every < 0:
         print(
             "error: --steps, --n-envs and --eval-episodes must be >= 1, --eval-every >= 0",
@@ -178,6 +262,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not isinstance(kwargs, dict):
         print("error: --kwargs must be a JSON object", file=sys.stderr)
         return 2
+    if args.window is not None:
+        return _window_run(args, kwargs)
 
     import gymnasium as gym
     import stable_baselines3 as sb3
@@ -267,6 +353,68 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     )
     return 0
+
+
+def _window_run(args: argparse.Namespace, kwargs: dict[str, Any]) -> int:
+    """Train until the window's END step; report the steps/s inside the window, no evaluation."""
+    import gymnasium as gym
+    import stable_baselines3 as sb3
+    import torch
+    from stable_baselines3.common.callbacks import BaseCallback
+    from stable_baselines3.common.env_util import make_vec_env
+
+    if args.atari:
+        import ale_py
+
+        gym.register_envs(ale_py)
+    if args.torch_threads is not None:
+        torch.set_num_threads(args.torch_threads)
+    if args.atari:
+        env = _make_atari(args.env, args.n_envs, args.seed)
+    elif args.n_envs == 1:
+        env = gym.make(args.env)
+    else:
+        env = make_vec_env(args.env, n_envs=args.n_envs, seed=args.seed)
+    model = getattr(sb3, args.algo)(
+        args.policy, env, seed=args.seed, device="cpu", **decode_kwargs(kwargs)
+    )
+    clock = WindowClock(*args.window)
+
+    class Window(BaseCallback):
+        def _on_step(self) -> bool:
+            return clock.tick(self.num_timesteps, int(getattr(self.model, "_n_updates", 0)))
+
+    start = time.perf_counter()
+    model.learn(total_timesteps=args.window[1], callback=Window(), progress_bar=False)
+    learn_s = time.perf_counter() - start
+    env.close()
+    rate = clock.steps_per_s
+    result = {
+        "library": "sb3",
+        "algo": args.algo.lower(),
+        "sb3_algo": args.algo,
+        "env": args.env,
+        "seed": args.seed,
+        "n_envs": args.n_envs,
+        "steps": int(model.num_timesteps),
+        "wall_s": round(learn_s, 3),
+        "window": list(args.window),
+        "window_steps": clock.steps,
+        "window_s": round(clock.seconds, 3),
+        "window_gradient_steps": clock.updates,
+        "steps_per_s": round(rate, 1),
+        "frames_per_s": round(rate * args.frame_skip, 1),
+        "eval_mean": None,
+        "sb3_version": sb3.__version__,
+        "torch_version": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+    }
+    print(json.dumps({k: None if _nonfinite(v) else v for k, v in result.items()}))
+    return 0
+
+
+def _nonfinite(value: Any) -> bool:
+    return isinstance(value, float) and not math.isfinite(value)
 
 
 if __name__ == "__main__":  # pragma: no cover
