@@ -33,29 +33,13 @@ from typing import NamedTuple
 
 import numpy as np
 import torch
-from torch import nn
 
 from rlworks.nets import ActorCritic
+from rlworks.nets.fast_mlp import MLPStack
 
 __all__ = ["MinibatchInfo", "NumpyPPOLearner"]
 
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
-_NUMPY_MM_MAX_IN = 16  # weight gradients of layers this narrow on input go through NumPy
-# In-place activation derivatives (one kernel each, writing over the upstream gradient).
-_relu_backward = torch.ops.aten.threshold_backward.grad_input
-_tanh_backward = torch.ops.aten.tanh_backward.grad_input
-
-
-def _activate_(x: torch.Tensor, relu: bool) -> None:
-    """relu or tanh of a CPU float32 tensor in place. NumPy's tanh: torch 2.13's CPU
-    ``tanh_`` took 66 µs on a [256, 64] block here, NumPy's 12 µs."""
-    if relu:
-        torch.relu_(x)
-    else:
-        array = x.numpy()
-        np.tanh(array, out=array)
-
-
 # Reductions straight through the ufuncs: ndarray.sum/mean/max go through Python wrappers.
 _sum = np.add.reduce
 _max = np.maximum.reduce
@@ -71,67 +55,6 @@ class MinibatchInfo(NamedTuple):
     value_loss: float
     entropy: float
     loss: float
-
-
-class _Stack:
-    """Forward and backward of one ``Linear → act → … → Linear`` stack in preallocated memory."""
-
-    def __init__(self, body: nn.Sequential) -> None:
-        linears = [m for m in body if isinstance(m, nn.Linear)]
-        self.relu = any(isinstance(m, nn.ReLU) for m in body)
-        self.weights = [m.weight.detach() for m in linears]  # [out, in], the live parameters
-        self.biases = [m.bias.detach() for m in linears]  # [out]
-        grads = [(m.weight.grad, m.bias.grad) for m in linears]
-        if any(w is None or b is None for w, b in grads):
-            raise ValueError("the network's parameters need .grad views (FlatParameters)")
-        self.weight_grads: list[torch.Tensor] = [w for w, _ in grads]  # type: ignore[misc]
-        self.weight_grads_np = [w.numpy() for w in self.weight_grads]
-        self.bias_grads: list[torch.Tensor] = [b for _, b in grads]  # type: ignore[misc]
-        self.out_features = int(self.weights[-1].shape[0])
-        self.acts: list[torch.Tensor] = []
-        self.upstream: list[torch.Tensor] = []
-
-    @staticmethod
-    def supports(body: nn.Sequential) -> bool:
-        """A stack of Linear layers with one kind of activation (tanh or relu) between them."""
-        kinds = {type(m) for m in body if not isinstance(m, nn.Linear)}
-        return (
-            all(isinstance(m, (nn.Linear, nn.Tanh, nn.ReLU)) for m in body)
-            and all(m.bias is not None for m in body if isinstance(m, nn.Linear))
-            and len(kinds) <= 1
-        )
-
-    def allocate(self, batch: int) -> None:
-        self.acts = [torch.empty(batch, w.shape[0]) for w in self.weights]  # [B, out_i]
-        self.upstream = [torch.empty(batch, w.shape[1]) for w in self.weights]  # [B, in_i]
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``body(x)`` ``[B, out]``, keeping every layer's output for :meth:`backward`."""
-        last = len(self.weights) - 1
-        for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
-            torch.addmm(b, x, w.T, out=self.acts[i])  # [B, out_i] = x W^T + b
-            if i < last:
-                _activate_(self.acts[i], self.relu)
-            x = self.acts[i]
-        return x
-
-    def backward(self, grad: torch.Tensor, x: torch.Tensor) -> None:
-        """Write ``d loss / d params`` given ``grad = d loss / d output`` ``[B, out]``."""
-        for i in range(len(self.weights) - 1, -1, -1):
-            below = self.acts[i - 1] if i > 0 else x  # [B, in_i]
-            if below.shape[1] > _NUMPY_MM_MAX_IN:
-                torch.mm(grad.T, below, out=self.weight_grads[i])  # dW = grad^T below
-            else:  # [H, B] @ [B, D] with a few columns: torch.mm took 50 µs here, NumPy 16
-                np.matmul(grad.numpy().T, below.numpy(), out=self.weight_grads_np[i])
-            torch.sum(grad, 0, out=self.bias_grads[i])  # db [out_i]
-            if i == 0:
-                break
-            upstream = torch.mm(grad, self.weights[i], out=self.upstream[i])  # [B, in_i]
-            if self.relu:  # zero where the unit was off (its output is exactly 0)
-                _relu_backward(upstream, below, 0.0, grad_input=upstream)
-            else:  # tanh' = 1 - tanh²
-                _tanh_backward(upstream, below, grad_input=upstream)
-            grad = upstream
 
 
 class NumpyPPOLearner:
@@ -150,8 +73,8 @@ class NumpyPPOLearner:
         """Whether ``net`` is CPU float32 with plain tanh/relu MLP actor and critic."""
         return (
             all(p.device.type == "cpu" and p.dtype == torch.float32 for p in net.parameters())
-            and _Stack.supports(net.actor)
-            and _Stack.supports(net.critic)
+            and MLPStack.supports(net.actor)
+            and MLPStack.supports(net.critic)
         )
 
     def __init__(
@@ -184,7 +107,7 @@ class NumpyPPOLearner:
         self.vf_coef, self.ent_coef = vf_coef, ent_coef
         self.clip_range_vf = clip_range_vf
         self.normalize_advantages = normalize_advantages
-        self.actor, self.critic = _Stack(net.actor), _Stack(net.critic)
+        self.actor, self.critic = MLPStack(net.actor), MLPStack(net.critic)
         self.log_std: np.ndarray | None = None
         self.log_std_grad: np.ndarray | None = None
         if self.head == "gaussian":

@@ -37,93 +37,19 @@ import math
 
 import numpy as np
 import torch
-from torch import nn
 
+from rlworks.nets.fast_mlp import (
+    MLPStack,
+    activate_,
+    activation_backward_,
+    parameter_grads,
+)
 from rlworks.nets.squashed import LOG_STD_MAX, LOG_STD_MIN, QEnsemble, SquashedGaussianPolicy
 
 __all__ = ["NumpySACLearner"]
 
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 _LOG_2 = math.log(2.0)
-_TORCH_MM_MIN = 32  # weight gradients with both sides at least this wide go through torch.mm
-# In-place activation derivatives (one kernel each, writing over the upstream gradient).
-_relu_backward = torch.ops.aten.threshold_backward.grad_input
-_tanh_backward = torch.ops.aten.tanh_backward.grad_input
-
-
-def _activate(x: torch.Tensor, relu: bool) -> None:
-    (torch.relu_ if relu else torch.tanh_)(x)
-
-
-def _activation_backward(grad: torch.Tensor, output: torch.Tensor, relu: bool) -> None:
-    """``grad *= act'`` in place, from the activation's output."""
-    if relu:  # zero where the unit was off (its output is exactly 0)
-        _relu_backward(grad, output, 0.0, grad_input=grad)
-    else:  # tanh' = 1 - tanh²
-        _tanh_backward(grad, output, grad_input=grad)
-
-
-def _grads(params: list[torch.Tensor]) -> list[torch.Tensor]:
-    grads = [p.grad for p in params]
-    if any(g is None for g in grads):
-        raise ValueError("the network's parameters need .grad views (FlatParameters)")
-    return grads  # type: ignore[return-value]
-
-
-class _Actor:
-    """Forward and backward of the policy body ``Linear → act → … → Linear`` in preallocated
-    memory; the forward runs on ``[2B]`` rows (``s`` then ``s'``), the backward on the first B."""
-
-    def __init__(self, body: nn.Sequential) -> None:
-        linears = [m for m in body if isinstance(m, nn.Linear)]
-        self.relu = any(isinstance(m, nn.ReLU) for m in body)
-        self.weights = [m.weight.detach() for m in linears]  # [out, in], the live parameters
-        self.biases = [m.bias.detach() for m in linears]  # [out]
-        self.weight_grads = _grads([m.weight for m in linears])
-        self.weight_grads_np = [w.numpy() for w in self.weight_grads]
-        self.bias_grads = _grads([m.bias for m in linears])
-        self.acts: list[torch.Tensor] = []
-        self.upstream: list[torch.Tensor] = []
-
-    @staticmethod
-    def supports(body: nn.Sequential) -> bool:
-        kinds = {type(m) for m in body if not isinstance(m, nn.Linear)}
-        return (
-            all(isinstance(m, (nn.Linear, nn.ReLU, nn.Tanh)) for m in body)
-            and all(m.bias is not None for m in body if isinstance(m, nn.Linear))
-            and len(kinds) <= 1
-        )
-
-    def allocate(self, batch: int) -> None:
-        self.acts = [torch.empty(2 * batch, w.shape[0]) for w in self.weights]  # [2B, out_i]
-        self.upstream = [torch.empty(batch, w.shape[1]) for w in self.weights]  # [B, in_i]
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``body(x)`` ``[2B, out]``, keeping every layer's output for :meth:`backward`."""
-        last = len(self.weights) - 1
-        for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
-            torch.addmm(b, x, w.T, out=self.acts[i])  # [2B, out_i] = x W^T + b
-            if i < last:
-                _activate(self.acts[i], self.relu)
-            x = self.acts[i]
-        return x
-
-    def backward(self, grad: torch.Tensor, x: torch.Tensor) -> None:
-        """Write ``d loss / d params`` given ``grad = d loss / d output`` ``[B, out]`` of the
-        first B rows, whose inputs are ``x`` ``[B, in]``."""
-        batch = len(grad)
-        for i in range(len(self.weights) - 1, -1, -1):
-            below = self.acts[i - 1][:batch] if i > 0 else x  # [B, in_i]
-            if min(self.weight_grads[i].shape) >= _TORCH_MM_MIN:
-                torch.mm(grad.T, below, out=self.weight_grads[i])  # dW = grad^T below
-            else:  # thin products: NumPy's BLAS call costs a fraction of torch.mm's
-                np.matmul(grad.numpy().T, below.numpy(), out=self.weight_grads_np[i])
-            torch.sum(grad, 0, out=self.bias_grads[i])  # db [out_i]
-            if i == 0:
-                break
-            upstream = torch.mm(grad, self.weights[i], out=self.upstream[i])  # [B, in_i]
-            _activation_backward(upstream, below, self.relu)
-            grad = upstream
 
 
 class _Critics:
@@ -138,8 +64,8 @@ class _Critics:
         self.head_weight = self.weights[-1].numpy()[:, :, None]  # [n, H, 1] view
         self.head_bias = self.biases[-1].numpy()  # [n, 1]
         if with_grads:
-            self.weight_grads = _grads(list(ensemble.weights))
-            self.bias_grads = _grads(list(ensemble.biases))
+            self.weight_grads = parameter_grads(list(ensemble.weights))
+            self.bias_grads = parameter_grads(list(ensemble.biases))
             self.first_grad_np = self.weight_grads[0].numpy()  # [n, D + A, H0]
             head = self.weight_grads[-1].numpy()  # [n, H]
             self.head_weight_grad = head.reshape(self.n, 1, -1)  # [n, 1, H] view
@@ -153,7 +79,7 @@ class _Critics:
         h = x.expand(self.n, *x.shape)  # [n, B, D + A], no copy
         for k, out in enumerate(acts):
             torch.baddbmm(weights.biases[k], h, weights.weights[k], out=out)  # [n, B, H_k]
-            _activate(out, self.relu)
+            activate_(out, self.relu)
             h = out
         # One output per critic: a NumPy batched matrix-vector product (torch.bmm is 15x slower).
         np.matmul(h.numpy(), weights.head_weight, out=q[:, :, None])  # [n, B, 1]
@@ -171,7 +97,7 @@ class _Critics:
         np.add.reduce(dq, axis=1, keepdims=True, out=self.head_bias_grad)  # [n, 1]
         dq_t = torch.from_numpy(dq)
         grad = torch.mul(dq_t[:, :, None], self.weights[-1][:, None, :], out=grads[-1])
-        _activation_backward(grad, top, self.relu)
+        activation_backward_(grad, top, self.relu)
         for k in range(len(acts) - 1, -1, -1):
             if k > 0:  # dW = below^T grad, per critic
                 torch.bmm(acts[k - 1].transpose(1, 2), grad, out=self.weight_grads[k])
@@ -181,7 +107,7 @@ class _Critics:
             if k == 0:
                 break
             upstream = torch.bmm(grad, self.weights[k].transpose(1, 2), out=grads[k - 1])
-            _activation_backward(upstream, acts[k - 1], self.relu)
+            activation_backward_(upstream, acts[k - 1], self.relu)
             grad = upstream
 
     def action_grad(
@@ -210,10 +136,10 @@ class _Critics:
                 for h, r in zip(acts, rows, strict=True)
             ]  # [m, H_k] each
             grad = torch.mul(self.weights[-1][i].expand(m, -1), scale, out=grads[-1][:m])
-            _activation_backward(grad, kept[-1], self.relu)
+            activation_backward_(grad, kept[-1], self.relu)
             for k in range(len(acts) - 1, 0, -1):
                 upstream = torch.mm(grad, self.weights[k][i].T, out=grads[k - 1][:m])
-                _activation_backward(upstream, kept[k - 1], self.relu)
+                activation_backward_(upstream, kept[k - 1], self.relu)
                 grad = upstream
             out[picked] = grad.numpy() @ first[i, start:].T  # [m, A]
 
@@ -240,7 +166,7 @@ class NumpySACLearner:
         params = [*actor.parameters(), *critic.parameters(), *target.parameters()]
         return (
             all(p.device.type == "cpu" and p.dtype == torch.float32 for p in params)
-            and _Actor.supports(actor.body)
+            and MLPStack.supports(actor.body)
             and critic.activation in ("relu", "tanh")
         )
 
@@ -260,7 +186,7 @@ class NumpySACLearner:
             raise ValueError("NumpySACLearner needs CPU float32 plain relu/tanh MLP networks")
         self.action_dim = actor.action_dim
         self.obs_dim = int(critic.weights[0].shape[1]) - self.action_dim
-        self.actor = _Actor(actor.body)
+        self.actor = MLPStack(actor.body)
         self.critic = _Critics(critic)
         self.target = _Critics(target, with_grads=False)
         self._hidden = [int(w.shape[2]) for w in critic.weights[:-1]]
@@ -307,7 +233,7 @@ class NumpySACLearner:
         self._d_action = np.empty((batch, a), np.float32)
         self._q = np.empty((n, batch), np.float32)  # [n, B]
         self._d_out = torch.empty(batch, 2 * a)  # [B, 2A] d loss / d actor output
-        self.actor.allocate(batch)
+        self.actor.allocate(batch, forward_rows=2 * batch)  # s and s' at once
         self._rewards = np.empty(batch, np.float32)
         self._discounts = np.empty(batch, np.float32)
 
