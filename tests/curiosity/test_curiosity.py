@@ -110,8 +110,8 @@ def test_rnd_observation_statistics() -> None:
     rnd = RND(obs_dim=2, config=CuriosityConfig())
     batch = _batch(64)
     rnd.intrinsic_reward(batch)
-    np.testing.assert_allclose(rnd.obs_rms.mean, batch.next_obs.double().mean(0).numpy())
-    whitened = rnd.normalize(batch.next_obs)
+    np.testing.assert_allclose(rnd.whiten.rms.mean, batch.next_obs.double().mean(0).numpy())
+    whitened = rnd.whiten(batch.next_obs)
     assert whitened.mean(0).abs().max() < 1e-4
     assert whitened.abs().max() <= 5.0
 
@@ -203,6 +203,9 @@ def test_ppo_with_curiosity_runs_logs_and_round_trips(
     for key, value in agent.curiosity.module.state_dict().items():
         torch.testing.assert_close(loaded.curiosity.module.state_dict()[key], value)
     assert loaded.curiosity.normalizer.rms.count == agent.curiosity.normalizer.rms.count
+    whiten, loaded_whiten = agent.curiosity.module.whiten, loaded.curiosity.module.whiten
+    assert whiten.rms.count > 0 and loaded_whiten.rms.count == whiten.rms.count
+    np.testing.assert_array_equal(loaded_whiten.rms.var, whiten.rms.var)
     assert loaded.curiosity.optimizer.state_dict()["state"].keys() == (
         agent.curiosity.optimizer.state_dict()["state"].keys()
     )

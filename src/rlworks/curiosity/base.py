@@ -6,7 +6,8 @@ alongside the agent's. Everything an agent needs is behind :class:`Curiosity`; t
 :class:`IntrinsicMotivation`, which adds the storage (a driver observer that records the
 rollout's transitions), the optimizer and the checkpoint state.
 
-Also here: :class:`RunningMeanStd` (parallel-batch running moments) and
+Also here: :class:`RunningMeanStd` (parallel-batch running moments),
+:class:`ObservationWhitener` (the modules' observation normalization) and
 :class:`RewardNormalizer`, which divides intrinsic rewards by a running standard deviation of
 their discounted (non-episodic) returns, as in the RND paper.
 """
@@ -19,6 +20,7 @@ from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 import torch
+from torch import nn
 
 from rlworks.errors import ConfigError
 from rlworks.nets.mlp import ACTIVATIONS
@@ -28,6 +30,7 @@ __all__ = [
     "Curiosity",
     "CuriosityBatch",
     "CuriosityConfig",
+    "ObservationWhitener",
     "RewardNormalizer",
     "RolloutRecorder",
     "RunningMeanStd",
@@ -203,6 +206,52 @@ class RunningMeanStd:
         self.mean = np.asarray(state["mean"], dtype=np.float64).copy()
         self.var = np.asarray(state["var"], dtype=np.float64).copy()
         self.count = int(state["count"])
+
+
+class ObservationWhitener(nn.Module):
+    """Whitens flat observations ``[B, D]`` with running statistics and clips them to
+    ``[-clip, clip]``, as RND's and ICM's inputs; the statistics travel in ``state_dict``.
+
+    Example:
+        >>> whiten = ObservationWhitener(2, clip=5.0)
+        >>> whiten.update(next_obs)   # fold a rollout's observations in
+        >>> x = whiten(next_obs)      # (x - mean) / std, clipped
+    """
+
+    mean: torch.Tensor
+    std: torch.Tensor
+
+    def __init__(self, obs_dim: int, clip: float, enabled: bool = True) -> None:
+        """Start with mean 0 and standard deviation 1; ``enabled=False`` passes inputs through."""
+        super().__init__()
+        self.clip, self.enabled = clip, enabled
+        self.rms = RunningMeanStd((obs_dim,))
+        self.register_buffer("mean", torch.zeros(obs_dim))
+        self.register_buffer("std", torch.ones(obs_dim))
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        """``clip((obs - mean) / std)`` ``[B, D]``, or ``obs`` when disabled."""
+        if not self.enabled:
+            return obs
+        return ((obs - self.mean) / self.std).clamp(-self.clip, self.clip)
+
+    def update(self, obs: torch.Tensor) -> None:
+        """Fold observations ``[B, D]`` into the running statistics (when enabled)."""
+        if not self.enabled:
+            return
+        self.rms.update(obs.detach().cpu().numpy())
+        self.mean.copy_(torch.as_tensor(self.rms.mean, dtype=torch.float32))
+        self.std.copy_(torch.as_tensor(self.rms.std, dtype=torch.float32))
+
+    def get_extra_state(self) -> dict[str, object]:
+        """The running statistics (saved in ``state_dict``)."""
+        return {"obs_rms": self.rms.state_dict()}
+
+    def set_extra_state(self, state: dict[str, object]) -> None:
+        """Restore :meth:`get_extra_state`."""
+        rms = state["obs_rms"]
+        assert isinstance(rms, dict)
+        self.rms.load_state_dict(rms)
 
 
 class RewardNormalizer:

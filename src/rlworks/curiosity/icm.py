@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from rlworks.curiosity.base import CuriosityBatch, CuriosityConfig, RunningMeanStd
+from rlworks.curiosity.base import CuriosityBatch, CuriosityConfig, ObservationWhitener
 from rlworks.errors import SpaceMismatchError
 from rlworks.nets.mlp import flat_size, mlp
 
@@ -36,9 +36,6 @@ class ICM(nn.Module):
         >>> rewards = icm.intrinsic_reward(batch)   # [M]: forward-model errors
         >>> loss, info = icm.loss(batch)            # info: forward_loss, inverse_loss
     """
-
-    obs_mean: torch.Tensor
-    obs_std: torch.Tensor
 
     def __init__(self, obs_dim: int, action_space: gym.Space[Any], config: CuriosityConfig) -> None:
         """Build the encoder, the inverse model and the forward model.
@@ -68,16 +65,7 @@ class ICM(nn.Module):
         self.encoder = mlp(obs_dim, sizes, k, activation=act, init="orthogonal")
         self.inverse_model = mlp(2 * k, sizes, self.action_dim, activation=act, init="orthogonal")
         self.forward_model = mlp(k + self.action_dim, sizes, k, activation=act, init="orthogonal")
-        self.obs_rms = RunningMeanStd((obs_dim,))
-        self.register_buffer("obs_mean", torch.zeros(obs_dim))
-        self.register_buffer("obs_std", torch.ones(obs_dim))
-
-    def normalize(self, obs: torch.Tensor) -> torch.Tensor:
-        """Whiten ``[B, D]`` observations with the running statistics and clip them."""
-        if not self.config.normalize_obs:
-            return obs
-        clip = self.config.obs_clip
-        return ((obs - self.obs_mean) / self.obs_std).clamp(-clip, clip)
+        self.whiten = ObservationWhitener(obs_dim, config.obs_clip, config.normalize_obs)
 
     def _action_input(self, actions: torch.Tensor) -> torch.Tensor:
         """One-hot (Discrete) or flat float (Box) actions, ``[B, A]``."""
@@ -89,8 +77,8 @@ class ICM(nn.Module):
     def losses(self, batch: CuriosityBatch) -> tuple[torch.Tensor, torch.Tensor]:
         """Per-row forward errors ``½‖f(φ(s), a) − φ(s')‖²`` ``[B]`` and the mean inverse loss
         (cross-entropy or MSE), both with gradient."""
-        phi = self.encoder(self.normalize(batch.obs))  # [B, K]
-        phi_next = self.encoder(self.normalize(batch.next_obs))  # [B, K]
+        phi = self.encoder(self.whiten(batch.obs))  # [B, K]
+        phi_next = self.encoder(self.whiten(batch.next_obs))  # [B, K]
         a = self._action_input(batch.actions)  # [B, A]
         predicted_next = self.forward_model(torch.cat([phi, a], dim=1))  # [B, K]
         forward = 0.5 * (predicted_next - phi_next.detach()).square().sum(dim=1)  # [B]
@@ -104,11 +92,7 @@ class ICM(nn.Module):
 
     def intrinsic_reward(self, batch: CuriosityBatch) -> torch.Tensor:
         """Update the observation statistics, then each transition's forward error, ``[M]``."""
-        if self.config.normalize_obs:
-            both = torch.cat([batch.obs, batch.next_obs]).detach().cpu().numpy()
-            self.obs_rms.update(both)
-            self.obs_mean.copy_(torch.as_tensor(self.obs_rms.mean, dtype=torch.float32))
-            self.obs_std.copy_(torch.as_tensor(self.obs_rms.std, dtype=torch.float32))
+        self.whiten.update(torch.cat([batch.obs, batch.next_obs]))
         with torch.no_grad():
             forward, _ = self.losses(batch)
         return forward
@@ -124,13 +108,3 @@ class ICM(nn.Module):
             "forward_loss": forward_mean.detach(),
             "inverse_loss": inverse.detach(),
         }
-
-    def get_extra_state(self) -> dict[str, object]:
-        """The running observation statistics (saved in ``state_dict``)."""
-        return {"obs_rms": self.obs_rms.state_dict()}
-
-    def set_extra_state(self, state: dict[str, object]) -> None:
-        """Restore :meth:`get_extra_state`."""
-        rms = state["obs_rms"]
-        assert isinstance(rms, dict)
-        self.obs_rms.load_state_dict(rms)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from rlworks.curiosity.base import CuriosityBatch, CuriosityConfig, RunningMeanStd
+from rlworks.curiosity.base import CuriosityBatch, CuriosityConfig, ObservationWhitener
 from rlworks.nets.mlp import mlp
 
 __all__ = ["RND"]
@@ -31,9 +31,6 @@ class RND(nn.Module):
         >>> rewards = rnd.intrinsic_reward(batch)            # [M], updates the obs statistics
         >>> loss, info = rnd.loss(batch)                     # predictor's MSE
     """
-
-    obs_mean: torch.Tensor
-    obs_std: torch.Tensor
 
     def __init__(self, obs_dim: int, config: CuriosityConfig) -> None:
         """Build the target (frozen) and the predictor (one hidden layer deeper).
@@ -51,26 +48,11 @@ class RND(nn.Module):
         )
         for p in self.target.parameters():
             p.requires_grad_(False)
-        self.obs_rms = RunningMeanStd((obs_dim,))
-        self.register_buffer("obs_mean", torch.zeros(obs_dim))
-        self.register_buffer("obs_std", torch.ones(obs_dim))
-
-    def normalize(self, obs: torch.Tensor) -> torch.Tensor:
-        """Whiten ``[B, D]`` observations with the running statistics and clip them."""
-        if not self.config.normalize_obs:
-            return obs
-        clip = self.config.obs_clip
-        return ((obs - self.obs_mean) / self.obs_std).clamp(-clip, clip)
-
-    def update_obs_stats(self, obs: torch.Tensor) -> None:
-        """Fold observations ``[B, D]`` into the running statistics."""
-        self.obs_rms.update(obs.detach().cpu().numpy())
-        self.obs_mean.copy_(torch.as_tensor(self.obs_rms.mean, dtype=torch.float32))
-        self.obs_std.copy_(torch.as_tensor(self.obs_rms.std, dtype=torch.float32))
+        self.whiten = ObservationWhitener(obs_dim, config.obs_clip, config.normalize_obs)
 
     def prediction_error(self, next_obs: torch.Tensor) -> torch.Tensor:
         """``mean_k (predictor(x) − target(x))²`` per row, ``[B]``, with gradient."""
-        x = self.normalize(next_obs)  # [B, D]
+        x = self.whiten(next_obs)  # [B, D]
         with torch.no_grad():
             target: torch.Tensor = self.target(x)  # [B, K]
         predicted: torch.Tensor = self.predictor(x)  # [B, K]
@@ -79,8 +61,7 @@ class RND(nn.Module):
     def intrinsic_reward(self, batch: CuriosityBatch) -> torch.Tensor:
         """Update the observation statistics with the rollout's next observations, then the
         prediction error of each, ``[M]``."""
-        if self.config.normalize_obs:
-            self.update_obs_stats(batch.next_obs)
+        self.whiten.update(batch.next_obs)
         with torch.no_grad():
             return self.prediction_error(batch.next_obs)
 
@@ -88,13 +69,3 @@ class RND(nn.Module):
         """The predictor's mean squared error on a minibatch."""
         loss = self.prediction_error(batch.next_obs).mean()
         return loss, {"rnd_loss": loss.detach()}
-
-    def get_extra_state(self) -> dict[str, object]:
-        """The running observation statistics (saved in ``state_dict``)."""
-        return {"obs_rms": self.obs_rms.state_dict()}
-
-    def set_extra_state(self, state: dict[str, object]) -> None:
-        """Restore :meth:`get_extra_state`."""
-        rms = state["obs_rms"]
-        assert isinstance(rms, dict)
-        self.obs_rms.load_state_dict(rms)
