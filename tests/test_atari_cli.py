@@ -298,3 +298,17 @@ def test_set_atari_option_and_raw_game(capsys: pytest.CaptureFixture[str], tmp_p
                        "--run-dir", str(tmp_path / "run"))  # fmt: skip
     assert code == 2 and "needs an Atari game" in err
     assert not (tmp_path / "run").exists()
+
+
+def test_record_plays_whole_games_for_an_agent_trained_on_single_lives() -> None:
+    # The fast preset trains with terminal_on_life_loss; recording with those options would
+    # stop the GIF at the first lost ball, so the watch loop gets whole games.
+    from rlworks.agents import DQN
+    from rlworks.cli import _record_atari_options
+
+    env = make_env(BREAKOUT, seed=0, atari={"terminal_on_life_loss": True})
+    agent = DQN(env, config_from_dict(DQNConfig, {"buffer_size": 100, "batch_size": 8}))
+    options = _record_atari_options(agent, BREAKOUT)
+    assert options is not None and options.terminal_on_life_loss is False
+    assert options.frame_stack == atari_options_of(env).frame_stack  # type: ignore[union-attr]
+    env.close()

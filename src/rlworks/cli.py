@@ -754,13 +754,17 @@ def _cmd_record(args: argparse.Namespace) -> int:
 
 def _record_atari_options(policy: Any, env_id: str) -> Any:
     """The Atari preprocessing an agent (or hand-coded policy) is recorded with: the agent's own
-    (None when it was trained on the raw game), the defaults for a policy on an ALE id."""
+    (None when it was trained on the raw game), the defaults for a policy on an ALE id; whole
+    games either way (the watch loop itself resets and presses FIRE after a lost life)."""
+    import dataclasses
+
     from rlworks.envs.atari import atari_options_of, resolve_atari_options
 
     if not resolve_atari_options(env_id, None):
         return None
     own_env = getattr(policy, "env", None)
-    return resolve_atari_options(env_id, None) if own_env is None else atari_options_of(own_env)
+    own = resolve_atari_options(env_id, None) if own_env is None else atari_options_of(own_env)
+    return None if own is None else dataclasses.replace(own, terminal_on_life_loss=False)
 
 
 def _watch_atari(

@@ -193,3 +193,41 @@ def test_sync_mode_is_untouched_and_settings_are_checked() -> None:
     assert "actor_rng" not in agent._state()
     with pytest.raises(ConfigError, match="actor_sync_period"):
         make(actor_sync_period=0)
+
+
+def test_ctrl_c_while_waiting_for_the_collector_stops_it() -> None:
+    # SIGINT reaches the learner while it waits in join(): the collector must be stopped and
+    # joined too, and the driver get its observers back, before the interrupt propagates.
+    import os
+    import signal
+    import threading
+    import time
+
+    from rlworks.training.async_collect import COLLECTOR_THREAD_NAME, collect_in_background
+
+    class SlowDriver:
+        num_envs, total_steps = 1, 0
+
+        def __init__(self) -> None:
+            self.buffer = lambda transition: None
+            self.observers: list[Any] = [self.buffer]
+
+        def run(self, num_steps: int) -> None:
+            for _ in range(num_steps):
+                time.sleep(0.05)
+                for observer in self.observers:
+                    observer(None)
+                self.total_steps += 1
+
+    driver = SlowDriver()
+    observers = list(driver.observers)
+    timer = threading.Timer(0.2, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    collecting = collect_in_background(driver, threading.Lock(), [driver.buffer], num_steps=100)
+    with pytest.raises(KeyboardInterrupt), collecting:
+        pass  # the learner is done at once and waits for the collector
+    steps = driver.total_steps
+    assert not [t for t in threading.enumerate() if t.name == COLLECTOR_THREAD_NAME]
+    assert driver.observers == observers and steps < 100
+    time.sleep(0.15)
+    assert driver.total_steps == steps  # nothing steps any more

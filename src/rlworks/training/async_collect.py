@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -85,6 +86,7 @@ class BackgroundCollection:
         self.result: DriverResult | None = None
         self.error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name=COLLECTOR_THREAD_NAME, daemon=True)
+        self._finished = threading.Event()  # set as the run's last act
         self._saved: list[Observer] | None = None
         self._torch_threads = torch.get_num_threads()
 
@@ -109,14 +111,22 @@ class BackgroundCollection:
             pass
         except BaseException as exc:  # handed to the caller's thread by join()
             self.error = exc
+        finally:
+            self._finished.set()
 
     def join(self, *, stop: bool = False) -> None:
         """Wait for the collector (asking it to stop at its next transition with ``stop``) and
         give the driver its own observers back."""
         if stop:
             self.stop_event.set()
-        if self._thread.is_alive() or self._thread.ident is not None:
+        if self._thread.ident is not None:
+            # The run's own end first: a Thread.join interrupted by Ctrl-C marks the thread
+            # stopped while it still runs, and later joins then return at once.
+            self._finished.wait()
             self._thread.join()
+            deadline = time.monotonic() + 1.0
+            while self._thread in threading.enumerate() and time.monotonic() < deadline:
+                time.sleep(0.001)  # only after such an interrupt: the thread is exiting
         if self._saved is not None:
             self.driver.observers = self._saved
             self._saved = None
@@ -154,13 +164,19 @@ def collect_in_background(
             transition and propagates once the thread has ended.
     """
     collection = BackgroundCollection(driver, lock, guarded, run_kwargs)
-    collection.start()
     try:
+        collection.start()
         yield collection
-    except BaseException:
+    except BaseException as exc:
+        collection.join(stop=True)
+        if collection.error is not None and collection.error is not exc:
+            exc.add_note(f"(the background collector also raised: {collection.error!r})")
+        raise
+    try:
+        collection.join()
+    except BaseException:  # interrupted while waiting (Ctrl-C): stop the collector too
         collection.join(stop=True)
         raise
-    collection.join()
     error = collection.error
     if error is not None:
         error.add_note(

@@ -553,11 +553,14 @@ class DQN(Agent[DQNConfig]):
                 torch._foreach_lerp_(target, online, tau)
 
     def _keep_best(self) -> None:
+        """Keep the weights that played the best episode: the actor's (the online network
+        itself unless ``async_collection`` gave the collector a copy of its own)."""
         self.best_return = self.progress.best_return
+        played = self.actor_net
         if self.best_net is None:
-            self.best_net = copy.deepcopy(self.q_net).requires_grad_(False)
+            self.best_net = copy.deepcopy(played).requires_grad_(False)
         else:
-            self.best_net.load_state_dict(self.q_net.state_dict())
+            self.best_net.load_state_dict(played.state_dict())
 
     def _check_finite(self, values: np.ndarray, what: str) -> None:
         if not np.isfinite(values).all():
