@@ -187,3 +187,10 @@ def test_frame_replay_is_for_frame_stacks(mode: str, frames: bool) -> None:
 def test_frame_replay_must_be_a_known_mode() -> None:
     with pytest.raises(ConfigError, match="frame_replay must be one of 'auto', 'on', 'off'"):
         config_from_dict(DQNConfig, {"frame_replay": "yes"})
+
+
+def test_conv_networks_train_on_every_core_unless_a_collector_needs_one() -> None:
+    assert make(conv_layer_params=SMALL_CONV, fc_layer_params=[32]).torch_threads() is None
+    asynchronous = make(conv_layer_params=SMALL_CONV, fc_layer_params=[32], async_collection=True)
+    assert asynchronous.torch_threads() == 1
+    assert make(conv_layer_params=[], hidden_sizes=[8]).torch_threads() == 1  # an MLP

@@ -78,7 +78,7 @@ class Agent(abc.ABC, Generic[C]):
     """Appended to the error when an env's action space does not fit (what to use instead)."""
     default_torch_threads: ClassVar[int | None] = None
     """CPU threads torch should use while this algorithm trains, unless the run sets
-    ``torch_threads``; None keeps torch's default (one per core)."""
+    ``torch_threads``; None keeps torch's default (one per core). See :meth:`torch_threads`."""
     policy_version: int | None = None
     """Bumped by the algorithm whenever its greedy policy changes, so that the trainer can skip
     re-evaluating an unchanged policy; ``None`` means unknown (always evaluate)."""
@@ -210,6 +210,12 @@ class Agent(abc.ABC, Generic[C]):
             },
             "agent": self.state_dict(),
         }
+
+    def torch_threads(self) -> int | None:
+        """CPU threads torch should use while this agent trains, unless the run sets
+        ``torch_threads``: :attr:`default_torch_threads` unless the agent's networks say
+        otherwise."""
+        return self.default_torch_threads
 
     def save(self, path: str | Path) -> Path:
         """Write a checkpoint atomically; :func:`rlworks.load` or :meth:`load` reads it back."""

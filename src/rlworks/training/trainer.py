@@ -89,7 +89,7 @@ class TrainConfig:
     """Device for networks: auto (CUDA when available), cpu or cuda."""
     torch_threads: int | None = None
     """Threads torch and NumPy's BLAS may use on the CPU during training (restored afterwards);
-    None: the algorithm's choice (``Agent.default_torch_threads``: 1 for the small MLP agents,
+    None: the agent's choice (``Agent.torch_threads()``: 1 for the small MLP agents,
     whose tiny tensor operations only lose to thread hand-offs, the libraries' defaults for the
     others)."""
 
@@ -227,7 +227,7 @@ def train(
         built_in.append(CheckpointCallback(path / "checkpoints", agent, metrics, run_config))
     all_callbacks = [*built_in, *callbacks]
 
-    wanted = config.torch_threads or agent.default_torch_threads
+    wanted = config.torch_threads or agent.torch_threads()
     thread_limits = contextlib.ExitStack()  # undone in the finally clause below
     if wanted is not None:
         thread_limits.callback(torch.set_num_threads, torch.get_num_threads())
