@@ -49,10 +49,14 @@ bench: install  ## speed benchmarks, rlworks beside Stable-Baselines3 (writes be
 	OPENBLAS_NUM_THREADS=1 $(BIN)/python benchmarks/planning.py
 	$(BIN)/python benchmarks/tabular.py
 	$(BIN)/python benchmarks/reinforce.py
+	$(BIN)/rlworks bench ppo-cartpole
+	$(BIN)/rlworks bench sac-pendulum
+	$(BIN)/rlworks bench dqn-breakout
 
-bench-learning: install  ## long learning benchmarks (LunarLander: REINFORCE ~30 min, DQN ~30 min on 2 cores)
+bench-learning: install  ## long learning benchmarks (LunarLander: REINFORCE ~30 min, DQN ~30 min; curiosity ~10 min on 2 cores)
 	$(BIN)/python benchmarks/lunarlander.py reinforce
 	$(BIN)/python benchmarks/lunarlander.py dqn
+	$(BIN)/python benchmarks/curiosity_mountaincar.py
 
 clean:  ## remove the virtual environment and caches
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
