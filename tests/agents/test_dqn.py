@@ -149,6 +149,16 @@ def test_epsilon_greedy_explores_at_the_scheduled_rate() -> None:
     assert share == pytest.approx(0.25, abs=0.02)  # half the rows random, half of those differ
 
 
+def test_eval_epsilon_explores_from_a_generator_of_its_own() -> None:
+    agent = make(eval_epsilon=0.5)
+    obs = np.zeros((20_000, 4), np.float32)
+    greedy = make().act(obs[:1], explore=False)[0]  # the same weights, eval_epsilon 0
+    training_draws = agent.actor_rng.bit_generator.state
+    share = float(np.mean(agent.act(obs, explore=False) != greedy))
+    assert share == pytest.approx(0.25, abs=0.02)  # half the rows random, half of those differ
+    assert agent.actor_rng.bit_generator.state == training_draws  # training's stream untouched
+
+
 # ----------------------------------------------------------------------------- bad input
 def test_continuous_actions_are_refused_with_a_suggestion() -> None:
     with pytest.raises(SpaceMismatchError) as info:

@@ -160,6 +160,8 @@ class DQN(Agent[DQNConfig]):
         self._buffer_lock = threading.Lock()
         self.actor_net = self.q_net
         self.actor_rng = self.rng
+        # eval_epsilon's draws: a stream of their own, so that evaluations change no training draw
+        self._eval_rng = np.random.default_rng(np.random.SeedSequence([seed, 2]))
         self._actor_synced_at = 0
         self._learner_ahead = 0  # gradient steps taken beyond the serial schedule (async)
         if cfg.async_collection:
@@ -247,7 +249,8 @@ class DQN(Agent[DQNConfig]):
 
     def act(self, obs: np.ndarray, explore: bool = True) -> np.ndarray:
         """ε-greedy actions while collecting (with the noisy network's current noise when
-        ``noisy``); greedy ones otherwise (the best-episode weights with ``keep_best``)."""
+        ``noisy``); greedy ones otherwise (the best-episode weights with ``keep_best``), or
+        ε-greedy with ``eval_epsilon`` when it is above 0."""
         n = len(obs)
         rng = self.actor_rng
         if n == 1 and explore:  # one env: the same draws as below, without the masks
@@ -259,11 +262,12 @@ class DQN(Agent[DQNConfig]):
             return self._greedy(self.actor_net, obs, noisy=self.config.noisy)
         actions = np.empty(n, dtype=np.int64)
         random_rows = np.zeros(n, dtype=bool)
-        if explore:
-            eps = self.epsilon
-            if eps > 0:
-                random_rows = rng.random(n) < eps
-                actions[random_rows] = rng.integers(0, self.n_actions, random_rows.sum())
+        eps = self.epsilon if explore else self.config.eval_epsilon
+        if eps > 0:
+            if not explore:
+                rng = self._eval_rng
+            random_rows = rng.random(n) < eps
+            actions[random_rows] = rng.integers(0, self.n_actions, random_rows.sum())
         greedy_rows = ~random_rows
         if greedy_rows.any():
             rows = obs if greedy_rows.all() else obs[greedy_rows]

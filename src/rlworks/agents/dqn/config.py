@@ -135,6 +135,11 @@ class DQNConfig:
     """ε of the ε-greedy collect policy at the start."""
     exploration_final_eps: float = 0.05
     """ε at the end of the schedule (and after)."""
+    eval_epsilon: float = 0.0
+    """ε of the evaluation policy (``act(explore=False)``): 0 for the greedy policy (the
+    chapter's); the Nature paper evaluated its Atari agents with 0.05, which keeps a
+    deterministic policy from repeating one losing move for ever. Drawn from a generator of
+    its own, so evaluations leave training's random numbers alone."""
     exploration_duration: int = 10_000
     """Units over which ε goes from its initial to its final value."""
     exploration_schedule: Literal["linear", "polynomial", "exponential"] = "linear"
@@ -202,7 +207,7 @@ class DQNConfig:
         if not (self.learning_rate > 0 and math.isfinite(self.learning_rate)):
             raise ConfigError(f"learning_rate must be a positive number, got {self.learning_rate}")
         unit_interval = ("gamma", "priority_alpha", "priority_beta", "exploration_initial_eps")
-        for key in (*unit_interval, "exploration_final_eps", "rmsprop_rho"):
+        for key in (*unit_interval, "exploration_final_eps", "eval_epsilon", "rmsprop_rho"):
             if not 0.0 <= getattr(self, key) <= 1.0:
                 raise ConfigError(f"{key} must be in [0, 1], got {getattr(self, key)}")
         if not 0.0 < self.tau <= 1.0:
