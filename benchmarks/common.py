@@ -16,6 +16,18 @@ import numpy as np
 from rlworks.bench.harness import machine_info as bench_machine_info
 
 
+def run_bench_case(case: str, argv: list[str]) -> int:
+    """``rlworks bench CASE ARGV``, writing under this checkout whatever the working directory
+    (the options, ``--help`` and protocol are the command's)."""
+    from rlworks.cli import main as rlworks
+
+    root = Path(__file__).resolve().parent.parent
+    paths = ["--out", str(root / "benchmarks" / "results")]
+    if "--no-docs" not in argv:
+        paths += ["--docs", str(root / "docs" / "benchmarks.md")]
+    return rlworks(["bench", case, *paths, *argv])
+
+
 def machine_info(**versions: str) -> dict[str, Any]:
     """The harness's machine description (CPU, cores, memory, load at start, library versions)
     plus ``versions``."""

@@ -14,21 +14,8 @@ Run: ``python benchmarks/dqn_breakout.py [--seeds 0 1 2] [--no-sb3]``
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
-from rlworks.cli import main as rlworks
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def main(argv: list[str]) -> int:
-    """``rlworks bench dqn-breakout ARGV``, writing under this checkout whatever the working
-    directory (the options, ``--help`` and protocol are the command's)."""
-    paths = ["--out", str(ROOT / "benchmarks" / "results")]
-    if "--no-docs" not in argv:
-        paths += ["--docs", str(ROOT / "docs" / "benchmarks.md")]
-    return rlworks(["bench", "dqn-breakout", *paths, *argv])
-
+from common import run_bench_case  # benchmarks/common.py, beside this script
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(run_bench_case("dqn-breakout", sys.argv[1:]))

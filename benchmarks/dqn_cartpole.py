@@ -13,21 +13,8 @@ Run: ``python benchmarks/dqn_cartpole.py [--seeds 0 1 2 3 4] [--throughput-seeds
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
-from rlworks.cli import main as rlworks
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def main(argv: list[str]) -> int:
-    """``rlworks bench dqn-cartpole ARGV``, writing under this checkout whatever the working
-    directory (the options, ``--help`` and protocol are the command's)."""
-    paths = ["--out", str(ROOT / "benchmarks" / "results")]
-    if "--no-docs" not in argv:
-        paths += ["--docs", str(ROOT / "docs" / "benchmarks.md")]
-    return rlworks(["bench", "dqn-cartpole", *paths, *argv])
-
+from common import run_bench_case  # benchmarks/common.py, beside this script
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(run_bench_case("dqn-cartpole", sys.argv[1:]))
