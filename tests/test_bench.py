@@ -401,6 +401,8 @@ def test_cli_list(cli: Callable[..., Any]) -> None:
     human = cli("bench")  # no CASE: the list, with a hint
     assert "dqn-cartpole" in human.out
     assert "name a case" in human.out
+    # A speed-only window case names its window, not a target it does not have.
+    assert "agent steps/s from step 2,000 to 6,000" in human.out and "target 0 " not in human.out
 
 
 def test_cli_unknown_case(cli: Callable[..., Any]) -> None:

@@ -927,13 +927,20 @@ def _list_bench_cases(args: argparse.Namespace, *, hint: bool) -> int:
             "throughput_steps": c.throughput_steps,
             "solve_steps": c.solve_steps,
             "target_return": c.target_return,
+            "window": list(c.window) if c.window else None,
         }
         for c in harness.CASES.values()
     ]
     width = max((len(r["name"]) for r in rows), default=0)
+
+    def what(r: dict[str, Any]) -> str:
+        if r["window"]:  # a speed-only case: no time-to-solve runs
+            return f"agent steps/s from step {r['window'][0]:,} to {r['window'][1]:,}"
+        return f"target {r['target_return']:g} within {r['solve_steps']:,} steps"
+
     human = "\n".join(
         f"{r['name']:<{width}}  {r['title']}: rlworks train {r['rlworks']} vs SB3 {r['sb3']}, "
-        f"target {r['target_return']:g} within {r['solve_steps']:,} steps"
+        + what(r)
         for r in rows
     )
     if hint:
