@@ -31,7 +31,7 @@ from rlworks.buffers import RolloutBatch, RolloutBuffer
 from rlworks.curiosity import check_curiosity, make_curiosity
 from rlworks.errors import ConfigError, NonFiniteError
 from rlworks.nets import ActorCritic, seeded
-from rlworks.nets.actor_critic import require_bounded_actions
+from rlworks.nets.actor_critic import make_actor_critic, require_bounded_actions
 from rlworks.nets.flat import FlatParameters
 from rlworks.nets.mlp import ACTIVATIONS, Init
 from rlworks.optim import FlatAdam, make_optimizer
@@ -198,26 +198,6 @@ def a2c_gradient(
 
 
 # ----------------------------------------------------------------------------- building
-def make_actor_critic(
-    observation_space: gym.Space[Any],
-    action_space: gym.Space[Any],
-    config: A2CConfig,
-    env_name: str,
-) -> ActorCritic:
-    """The actor-critic network ``config`` describes (CPU; seed torch around the call)."""
-    return ActorCritic(
-        observation_space,
-        action_space,
-        config.actor_hidden_sizes,
-        config.critic_hidden_sizes,
-        activation=config.activation,
-        init=config.init,
-        log_std_init=config.log_std_init,
-        scale_obs=config.scale_obs,
-        env_name=env_name,
-    )
-
-
 def make_a2c_optimizer(
     param: torch.nn.Parameter, config: A2CConfig
 ) -> torch.optim.Optimizer | FlatAdam:

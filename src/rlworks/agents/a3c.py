@@ -10,7 +10,7 @@ as ``staleness``); that asynchrony is what decorrelates the experience, where A2
 synchronous form, :mod:`rlworks.agents.a2c`) batches the workers' rollouts instead.
 
 The loss, the gradient computation, the network and the optimizer are A2C's
-(:func:`~rlworks.agents.a2c.a2c_gradient`, :func:`~rlworks.agents.a2c.make_actor_critic`,
+(:func:`~rlworks.agents.a2c.a2c_gradient`, :func:`~rlworks.nets.actor_critic.make_actor_critic`,
 :func:`~rlworks.agents.a2c.make_a2c_optimizer`), collection is a
 :class:`~rlworks.training.driver.Driver` filling a :class:`~rlworks.buffers.RolloutBuffer` in
 each worker. The worker/master boundary is :mod:`rlworks.distributed`: the master sees a

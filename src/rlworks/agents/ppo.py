@@ -38,8 +38,8 @@ from rlworks.agents.ppo_fast import MinibatchInfo, NumpyPPOLearner
 from rlworks.buffers import RolloutBatch, RolloutBuffer
 from rlworks.curiosity import check_curiosity, make_curiosity
 from rlworks.errors import ConfigError, NonFiniteError
-from rlworks.nets import ActorCritic, seeded
-from rlworks.nets.actor_critic import require_bounded_actions
+from rlworks.nets import seeded
+from rlworks.nets.actor_critic import make_actor_critic, require_bounded_actions
 from rlworks.nets.flat import FlatParameters
 from rlworks.nets.mlp import ACTIVATIONS, Init
 from rlworks.optim import FlatAdam
@@ -248,16 +248,8 @@ class PPO(Agent[PPOConfig]):
         n_envs = self.env.num_envs
         require_bounded_actions(self.action_space, self.algo, self.env_id)
         with seeded(seed):
-            self.net = ActorCritic(
-                self.observation_space,
-                self.action_space,
-                cfg.actor_hidden_sizes,
-                cfg.critic_hidden_sizes,
-                activation=cfg.activation,
-                init=cfg.init,
-                log_std_init=cfg.log_std_init,
-                scale_obs=cfg.scale_obs,
-                env_name=self.env_id,
+            self.net = make_actor_critic(
+                self.observation_space, self.action_space, cfg, self.env_id
             ).to(self.device)
         self.flat = FlatParameters(self.net)  # one Adam kernel and one norm per step
         self.optimizer = FlatAdam(self.flat.param, cfg.learning_rate, eps=cfg.adam_eps)

@@ -44,7 +44,13 @@ from rlworks.nets.fast_mlp import (
     activation_backward_,
     parameter_grads,
 )
-from rlworks.nets.squashed import LOG_STD_MAX, LOG_STD_MIN, QEnsemble, SquashedGaussianPolicy
+from rlworks.nets.squashed import (
+    LOG_STD_MAX,
+    LOG_STD_MIN,
+    QEnsemble,
+    SquashedGaussianPolicy,
+    squash_head,
+)
 
 __all__ = ["NumpySACLearner"]
 
@@ -210,13 +216,7 @@ class NumpySACLearner:
                 else:
                     np.tanh(out, out=out)
             x = out
-        a = self.action_dim
-        mean = x[:, :a]
-        if rng is not None:
-            std = np.exp(np.clip(x[:, a:], LOG_STD_MIN, LOG_STD_MAX))
-            mean = mean + std * rng.standard_normal(mean.shape, dtype=np.float32)
-        actions: np.ndarray = np.tanh(mean)
-        return actions
+        return squash_head(x, self.action_dim, rng)
 
     def _allocate(self, batch: int) -> None:
         n, d, a = self.critic.n, self.obs_dim, self.action_dim

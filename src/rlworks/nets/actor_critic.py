@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import gymnasium as gym
 import numpy as np
@@ -40,7 +40,7 @@ from rlworks.envs.spaces import space_signature
 from rlworks.errors import SpaceMismatchError
 from rlworks.nets.mlp import Init, NumpyForward, as_float_batch, flat_size, mlp
 
-__all__ = ["ActorCritic", "require_bounded_actions"]
+__all__ = ["ActorCritic", "ActorCriticSettings", "make_actor_critic", "require_bounded_actions"]
 
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 
@@ -291,3 +291,40 @@ class ActorCritic(nn.Module):
             entropy = (log_norm + 0.5 * self.n_outputs).expand(out.shape[0])  # [B]
         value = self.critic(x).squeeze(-1)  # [B]
         return log_prob, entropy, value
+
+
+class ActorCriticSettings(Protocol):
+    """The network fields an algorithm's config carries (``A2CConfig``, ``PPOConfig``)."""
+
+    @property
+    def actor_hidden_sizes(self) -> Sequence[int]: ...
+    @property
+    def critic_hidden_sizes(self) -> Sequence[int]: ...
+    @property
+    def activation(self) -> str: ...
+    @property
+    def init(self) -> Init: ...
+    @property
+    def log_std_init(self) -> float: ...
+    @property
+    def scale_obs(self) -> bool: ...
+
+
+def make_actor_critic(
+    observation_space: gym.Space[Any],
+    action_space: gym.Space[Any],
+    config: ActorCriticSettings,
+    env_name: str,
+) -> ActorCritic:
+    """The actor-critic network ``config`` describes (CPU; seed torch around the call)."""
+    return ActorCritic(
+        observation_space,
+        action_space,
+        config.actor_hidden_sizes,
+        config.critic_hidden_sizes,
+        activation=config.activation,
+        init=config.init,
+        log_std_init=config.log_std_init,
+        scale_obs=config.scale_obs,
+        env_name=env_name,
+    )

@@ -144,15 +144,18 @@ class SquashedGaussianPolicy(nn.Module):
         ``tanh(mean)`` when ``rng`` is None. None when the network cannot run in NumPy (the
         caller then uses torch)."""
         out = self._numpy(obs)  # [N, 2A]
-        if out is None:
-            return None
-        a = self.action_dim
-        mean = out[:, :a]
-        if rng is not None:
-            std = np.exp(np.clip(out[:, a:], LOG_STD_MIN, LOG_STD_MAX))
-            mean = mean + std * rng.standard_normal(mean.shape, dtype=np.float32)
-        actions: np.ndarray = np.tanh(mean)
-        return actions
+        return None if out is None else squash_head(out, self.action_dim, rng)
+
+
+def squash_head(out: np.ndarray, action_dim: int, rng: np.random.Generator | None) -> np.ndarray:
+    """Actions ``[N, A]`` in ``(-1, 1)`` from the policy body's output ``[N, 2A]`` (mean, then
+    log std): ``tanh(mean + std · ε)`` with ``ε`` drawn from ``rng``, or ``tanh(mean)``."""
+    mean = out[:, :action_dim]
+    if rng is not None:
+        std = np.exp(np.clip(out[:, action_dim:], LOG_STD_MIN, LOG_STD_MAX))
+        mean = mean + std * rng.standard_normal(mean.shape, dtype=np.float32)
+    actions: np.ndarray = np.tanh(mean)
+    return actions
 
 
 class QEnsemble(nn.Module):
