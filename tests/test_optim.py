@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
 from rlworks.errors import ConfigError
 from rlworks.nets.flat import FlatParameters
-from rlworks.optim import FlatAdam, make_optimizer
+from rlworks.optim import FlatAdam, flush_denormals, make_optimizer
 
 
 def test_flat_adam_takes_torch_adams_steps() -> None:
@@ -58,3 +59,29 @@ def test_make_optimizer_refuses_bad_input() -> None:
         make_optimizer("adagrad", params, 0.1)
     with pytest.raises(ConfigError, match="learning_rate must be > 0"):
         FlatAdam(params[0], lr=-1.0)
+
+
+def test_flush_denormals_zeroes_subnormals_inside_the_block_only() -> None:
+    tiny = torch.tensor([1e-38])  # a normal float32 (the smallest normal is 1.18e-38)
+    assert (tiny / 100).item() > 0  # 1e-40: subnormal, kept by default
+    with flush_denormals() as supported:
+        if not supported:
+            pytest.skip("this CPU cannot flush subnormals")
+        assert (tiny / 100).item() == 0.0  # flushed to zero
+        # NumPy in the same thread too: the mode is the CPU's, not torch's.
+        assert float(np.float32(1e-38) / np.float32(100)) == 0.0
+    assert (tiny / 100).item() > 0  # restored on exit
+
+
+def test_flush_denormals_keeps_adams_steps_on_normal_numbers() -> None:
+    # The same FlatAdam steps inside and outside the block while every value stays normal.
+    param_a, param_b = torch.linspace(-1, 1, 50), torch.linspace(-1, 1, 50)
+    grad = torch.linspace(0.5, -0.5, 50)
+    param_a.grad, param_b.grad = grad.clone(), grad.clone()
+    adam_a, adam_b = FlatAdam(param_a, 1e-2), FlatAdam(param_b, 1e-2)
+    for _ in range(20):
+        adam_a.step()
+    with flush_denormals():
+        for _ in range(20):
+            adam_b.step()
+    torch.testing.assert_close(param_a, param_b, rtol=0, atol=0)

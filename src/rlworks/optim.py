@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import torch
 
 from rlworks.errors import ConfigError
 
-__all__ = ["DEFAULT_EPS", "OPTIMIZERS", "FlatAdam", "make_optimizer"]
+__all__ = ["DEFAULT_EPS", "OPTIMIZERS", "FlatAdam", "flush_denormals", "make_optimizer"]
 
 _FUSED_ADAM = getattr(torch, "_fused_adam_", None)
 """torch's fused Adam kernel (what ``torch.optim.Adam(fused=True)`` calls); private, so used only
@@ -20,6 +21,37 @@ DEFAULT_EPS = 1e-7
 
 OPTIMIZERS = ("adam", "nadam", "rmsprop", "sgd")
 """Optimizer names accepted by :func:`make_optimizer`."""
+
+
+@contextlib.contextmanager
+def flush_denormals() -> Iterator[bool]:
+    """Treat subnormal floats as zero in this thread while the block runs (CPU only).
+
+    Adam's moment estimates of a weight whose gradient stays zero (a dead relu unit, an input
+    feature that never varies) decay geometrically until they are subnormal (below about
+    1.2e-38 in float32) — the first moment, at β1 = 0.9, some 800 steps after its last nonzero
+    gradient — and x86 arithmetic on subnormal numbers is microcoded: measured here, a fused
+    Adam step over 67,586 parameters took 48 µs on normal numbers and 860-1,200 µs once the
+    zero-gradient weights' moments had become subnormal, and DQN CartPole with rl-zoo's
+    [256, 256] relu network spent 7.7 s of an 18 s run there. Flushing subnormals to zero
+    changes values below 1.2e-38 only; Stable-Baselines3 and torch leave it off.
+
+    Yields whether the CPU supports it (``torch.set_flush_denormal``: x86 with SSE3, AArch64).
+    The mode is per thread (the CPU's control register), covering torch's and NumPy's
+    arithmetic in the calling thread; torch has no getter, so on exit it is set back to off,
+    torch's default.
+
+    Example:
+        >>> with flush_denormals():
+        ...     for _ in range(steps):
+        ...         optimizer.step()
+    """
+    supported = torch.set_flush_denormal(True)
+    try:
+        yield supported
+    finally:
+        if supported:
+            torch.set_flush_denormal(False)
 
 
 def make_optimizer(

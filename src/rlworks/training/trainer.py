@@ -22,6 +22,7 @@ import torch
 from threadpoolctl import threadpool_limits
 
 from rlworks.errors import ConfigError, NonFiniteError
+from rlworks.optim import flush_denormals
 from rlworks.training.callbacks import (
     Callback,
     CheckpointCallback,
@@ -234,6 +235,7 @@ def train(
         torch.set_num_threads(wanted)
         # NumPy's BLAS too: idle OpenBLAS threads spin, stealing the cores the env and torch use.
         thread_limits.enter_context(threadpool_limits(limits=wanted, user_api="blas"))
+    thread_limits.enter_context(flush_denormals())  # Adam moments decay into slow subnormals
     start = time.perf_counter()
     eval_due = Every(config.eval_every, state.step)
     try:
