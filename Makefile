@@ -43,6 +43,7 @@ test-slow: install  ## the long learning runs
 
 bench: install  ## speed benchmarks, rlworks beside Stable-Baselines3 (writes benchmarks/results/, docs/benchmarks.md)
 	$(BIN)/python benchmarks/buffers.py
+	$(BIN)/python benchmarks/denormals.py
 	$(BIN)/python benchmarks/dqn_cartpole.py
 	$(BIN)/python benchmarks/dqn_book.py
 	$(BIN)/python benchmarks/collect.py
@@ -53,9 +54,10 @@ bench: install  ## speed benchmarks, rlworks beside Stable-Baselines3 (writes be
 	$(BIN)/rlworks bench sac-pendulum
 	$(BIN)/rlworks bench dqn-breakout
 
-bench-learning: install  ## long learning benchmarks (LunarLander: REINFORCE ~30 min, DQN ~30 min; curiosity ~10 min on 2 cores)
+bench-learning: install  ## long learning benchmarks (LunarLander: REINFORCE ~30 min, DQN ~30 min, SAC ~1 h; curiosity ~10 min on 2 cores)
 	$(BIN)/python benchmarks/lunarlander.py reinforce
 	$(BIN)/python benchmarks/lunarlander.py dqn
+	$(BIN)/python benchmarks/lunarlander.py sac --env LunarLanderContinuous-v3
 	$(BIN)/python benchmarks/curiosity_mountaincar.py
 
 clean:  ## remove the virtual environment and caches

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+import torch
 import yaml
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
@@ -275,6 +276,31 @@ def test_callback_hooks_are_called_in_order() -> None:
     # Evaluations at the first steps past 1000 and 2000 (the last one is the final evaluation).
     assert [step // 1000 for step, _ in recorder.evals] == [1, 2]
     assert recorder.evals[-1] == (result.steps, result.eval_mean)
+
+
+class SubnormalProbe(Callback):
+    """Whether a float32 subnormal survives arithmetic in the training thread, per iteration."""
+
+    def __init__(self) -> None:
+        self.kept: list[bool] = []
+
+    def on_iteration(self, state: TrainState) -> None:
+        self.kept.append((torch.tensor([1e-38]) / 100).item() > 0)  # 1e-40 is subnormal
+
+
+def test_training_flushes_subnormals_and_restores_the_mode() -> None:
+    # Adam's moments decay into subnormals, whose arithmetic is ~20x slower on x86.
+    probe = SubnormalProbe()
+    train(make_agent(1), short_config(steps=1000), progress=False, callbacks=[probe])
+    if not torch.set_flush_denormal(False):
+        pytest.skip("this CPU cannot flush subnormals")
+    assert probe.kept and not any(probe.kept)  # flushed while training
+    assert (torch.tensor([1e-38]) / 100).item() > 0  # back to torch's default afterwards
+
+    kept = SubnormalProbe()  # flush_denormals=False: IEEE arithmetic throughout
+    config = short_config(steps=1000, flush_denormals=False)
+    train(make_agent(1), config, progress=False, callbacks=[kept])
+    assert kept.kept and all(kept.kept)
 
 
 def test_default_train_writes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
