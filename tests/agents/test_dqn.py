@@ -12,6 +12,7 @@ import torch
 
 import rlworks as rw
 from rlworks.agents import DQN, DQNConfig
+from rlworks.agents.dqn.fast import BatchQ
 from rlworks.config import config_from_dict, find_preset, load_yaml
 from rlworks.errors import ConfigError, NonFiniteError, SpaceMismatchError
 from rlworks.training.driver import Driver
@@ -57,6 +58,23 @@ def test_numpy_learner_is_used_only_where_it_applies() -> None:
     for settings in ({"dueling": "mean"}, {"noisy": True}, {"distributional": True},
                      {"activation": "elu"}):  # fmt: skip
         assert make(**settings)._numpy_learner is None, settings
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+def test_batch_q_is_the_network_forward(activation: str) -> None:
+    agent = make(activation=activation)
+    forward = BatchQ(agent.target_net)
+    obs = np.random.default_rng(0).standard_normal((300, 4)).astype(np.float32)
+    with torch.no_grad():
+        expected = agent.target_net(torch.from_numpy(obs)).numpy()
+    np.testing.assert_allclose(forward(obs), expected, rtol=1e-5, atol=1e-6)
+    # Weights copied into the network later are seen; another batch size reallocates.
+    agent.target_net.load_state_dict(make(seed=5, activation=activation).q_net.state_dict())
+    with torch.no_grad():
+        expected = agent.target_net(torch.from_numpy(obs[:7])).numpy()
+    np.testing.assert_allclose(forward(obs[:7]), expected, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="plain relu/tanh MLP"):
+        BatchQ(make(dueling="mean").q_net)
 
 
 # ----------------------------------------------------------------------------- variants run

@@ -36,7 +36,7 @@ import torch
 from rlworks import schedules
 from rlworks.agents.base import Agent
 from rlworks.agents.dqn.config import DQNConfig
-from rlworks.agents.dqn.fast import NumpyTDLearner
+from rlworks.agents.dqn.fast import BatchQ, NumpyTDLearner
 from rlworks.agents.dqn.losses import categorical_loss, categorical_projection, q_targets, td_loss
 from rlworks.buffers import (
     FrameReplayBuffer,
@@ -123,6 +123,7 @@ class DQN(Agent[DQNConfig]):
             if NumpyTDLearner.supports(self.q_net)
             else None
         )
+        self._batch_q: dict[str, BatchQ] = {}  # "online" / "target": see _numpy_targets
         self.optimizer: torch.optim.Optimizer | FlatAdam = (
             FlatAdam(self.flat.param, cfg.learning_rate, eps=cfg.optimizer_eps)
             if cfg.optimizer == "adam"
@@ -497,14 +498,20 @@ class DQN(Agent[DQNConfig]):
         with self._buffer_lock:
             self.buffer.update_priorities(indices, errors, eps=self.config.priority_eps)
 
+    def _batch_forward(self, role: str, net: QNetwork) -> BatchQ:
+        """The :class:`BatchQ` of ``net`` (made again if the attribute now holds another one)."""
+        forward = self._batch_q.get(role)
+        if forward is None or forward.net is not net:
+            forward = self._batch_q[role] = BatchQ(net)
+        return forward
+
     def _numpy_targets(self, batch: ReplayBatch) -> np.ndarray:
-        """TD targets ``[B]`` of a batch, with the networks run in NumPy."""
-        next_obs = np.asarray(batch.next_obs, np.float32).reshape(len(batch.rewards), -1)
-        next_q = self.target_net.numpy_q(next_obs)  # [B, A]
-        assert next_q is not None
+        """TD targets ``[B]`` of a batch, the networks run by :class:`BatchQ`."""
+        n = len(batch.rewards)
+        next_obs = np.ascontiguousarray(batch.next_obs, np.float32).reshape(n, -1)  # [B, D]
+        next_q = self._batch_forward("target", self.target_net)(next_obs)  # [B, A]
         if self.config.double:
-            online = self.q_net.numpy_q(next_obs)  # [B, A]
-            assert online is not None
+            online = self._batch_forward("online", self.q_net)(next_obs)  # [B, A]
             next_values = next_q[np.arange(len(next_q)), online.argmax(axis=1)]
         else:
             next_values = next_q.max(axis=1)

@@ -15,6 +15,8 @@ the gradients autograd does.
 
 Used only where it applies: a CPU float32 :class:`~rlworks.nets.QNetwork` without dueling, noisy
 or distributional parts, with relu or tanh hidden layers; everything else takes the autograd path.
+:class:`BatchQ` runs such a network forward on a whole phase's next observations (the TD
+targets), on preallocated memory.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from torch import nn
 
 from rlworks.nets import QNetwork
 
-__all__ = ["NumpyTDLearner"]
+__all__ = ["BatchQ", "NumpyTDLearner"]
 
 _ACTIVATIONS = (nn.ReLU, nn.Tanh)
 _TORCH_MM_MIN = 32  # weight gradients with both sides at least this wide go through torch.mm
@@ -173,3 +175,46 @@ class NumpyTDLearner:
             torch.mm(grad.T, below, out=out)
         else:  # and OpenBLAS on the thin ones (torch.mm took 34 µs for 256x64 @ 64x4, NumPy 9)
             np.matmul(grad.numpy().T, below.numpy(), out=self._weight_grads[i])
+
+
+class BatchQ:
+    """Q-values ``[N, A]`` of a plain relu/tanh MLP :class:`QNetwork` for a large batch.
+
+    The TD targets of a training phase value every next state of its batches at once (128 × 64
+    rows for rl-zoo's CartPole settings); at that size the products dominate, and NumPy's
+    ``x @ W + b`` allocates two fresh ``[N, 256]`` arrays per layer on top of them. Here each
+    layer is one ``addmm`` into a buffer kept between calls (and an in-place activation):
+    8.2 ms against 12.8 ms for 8,192 rows through ``[4] → 256 → 256 → [2]`` on one thread.
+    The parameters are read at every call, so weight copies and optimizer steps are seen.
+
+    The returned array is a view of the last layer's buffer: the next call overwrites it.
+    """
+
+    def __init__(self, net: QNetwork) -> None:
+        """Wrap ``net`` (see :meth:`NumpyTDLearner.supports`)."""
+        if not NumpyTDLearner.supports(net):
+            raise ValueError("BatchQ needs a CPU float32 plain relu/tanh MLP QNetwork")
+        self.net = net
+        self._linears: list[nn.Linear] = [m for m in net.body if isinstance(m, nn.Linear)]
+        self._linears.append(net.head)  # type: ignore[arg-type]
+        self._relu = isinstance(net.body[1], nn.ReLU)
+        self._outs: list[torch.Tensor] = []
+
+    def __call__(self, obs: np.ndarray) -> np.ndarray:
+        """``net(obs)`` for float32 observations ``[N, D]`` (C-contiguous)."""
+        n = len(obs)
+        if not self._outs or len(self._outs[0]) != n:
+            self._outs = [torch.empty(n, m.out_features) for m in self._linears]
+        x = torch.from_numpy(obs)
+        last = len(self._linears) - 1
+        for i, layer in enumerate(self._linears):
+            out = self._outs[i]
+            torch.addmm(layer.bias.detach(), x, layer.weight.detach().T, out=out)  # x W^T + b
+            if i < last:
+                if self._relu:
+                    torch.relu_(out)
+                else:  # NumPy's tanh, as in NumpyTDLearner
+                    np.tanh(out.numpy(), out=out.numpy())
+            x = out
+        q: np.ndarray = x.numpy()
+        return q
