@@ -54,7 +54,7 @@ bench: install  ## speed benchmarks, rlworks beside Stable-Baselines3 (writes be
 	$(BIN)/rlworks bench sac-pendulum
 	$(BIN)/rlworks bench dqn-breakout
 
-bench-learning: install  ## long learning benchmarks (LunarLander: REINFORCE ~30 min, DQN ~30 min, SAC ~1 h; curiosity ~10 min on 2 cores)
+bench-learning: install  ## long learning benchmarks (LunarLander: REINFORCE ~30 min, DQN ~30 min, SAC up to ~2 h (3 seeds, 2 at a time, ~95 steps/s each); curiosity ~10 min on 2 cores)
 	$(BIN)/python benchmarks/lunarlander.py reinforce
 	$(BIN)/python benchmarks/lunarlander.py dqn
 	$(BIN)/python benchmarks/lunarlander.py sac --env LunarLanderContinuous-v3

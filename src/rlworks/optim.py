@@ -6,6 +6,7 @@ import contextlib
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+import numpy as np
 import torch
 
 from rlworks.errors import ConfigError
@@ -37,21 +38,29 @@ def flush_denormals() -> Iterator[bool]:
     changes values below 1.2e-38 only; Stable-Baselines3 and torch leave it off.
 
     Yields whether the CPU supports it (``torch.set_flush_denormal``: x86 with SSE3, AArch64).
-    The mode is per thread (the CPU's control register), covering torch's and NumPy's
-    arithmetic in the calling thread; torch has no getter, so on exit it is set back to off,
-    torch's default.
+    The mode is the CPU's, per thread: it covers torch's and NumPy's arithmetic in the calling
+    thread and in threads started inside the block (on Linux a new thread inherits it), not
+    torch's already running intra-op pool, so with several torch threads part of a large
+    kernel still meets subnormals. On exit the mode is put back as it was (read by dividing
+    a NumPy float32 1e-38 by 100), so blocks nest.
 
     Example:
         >>> with flush_denormals():
         ...     for _ in range(steps):
         ...         optimizer.step()
     """
+    was_on = _flushing()
     supported = torch.set_flush_denormal(True)
     try:
         yield supported
     finally:
-        if supported:
+        if supported and not was_on:
             torch.set_flush_denormal(False)
+
+
+def _flushing() -> bool:
+    """Whether this thread treats subnormal floats as zero now."""
+    return float(np.float32(1e-38) / np.float32(100)) == 0.0  # 1e-40 is subnormal
 
 
 def make_optimizer(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 from pathlib import Path
 from typing import Any
@@ -75,6 +76,20 @@ def test_batch_q_is_the_network_forward(activation: str) -> None:
     np.testing.assert_allclose(forward(obs[:7]), expected, rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match="plain relu/tanh MLP"):
         BatchQ(make(dueling="mean").q_net)
+
+
+def test_targets_follow_a_replaced_target_network() -> None:
+    # _numpy_targets keeps a BatchQ per role; a new target_net object must get its own.
+    fast, reference = make(double=True), make(double=True)
+    reference._numpy_learner = None  # the generic autograd path
+    for agent in (fast, reference):
+        fill(agent, 300)
+        agent.update(3)  # BatchQ made for the old target network
+        agent.target_net = copy.deepcopy(agent.q_net).requires_grad_(False)
+    info_fast, info_ref = fast.update(3), reference.update(3)
+    assert info_fast["loss"] == pytest.approx(info_ref["loss"], rel=1e-5)
+    for a, b in zip(fast.q_net.parameters(), reference.q_net.parameters(), strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
 
 
 # ----------------------------------------------------------------------------- variants run

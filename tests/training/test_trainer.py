@@ -303,6 +303,17 @@ def test_training_flushes_subnormals_and_restores_the_mode() -> None:
     assert kept.kept and all(kept.kept)
 
 
+class Boom(Callback):
+    def on_iteration(self, state: TrainState) -> None:
+        raise RuntimeError("boom")
+
+
+def test_a_failed_run_restores_the_subnormal_mode() -> None:
+    with pytest.raises(RuntimeError, match="boom"):
+        train(make_agent(1), short_config(steps=1000), progress=False, callbacks=[Boom()])
+    assert (torch.tensor([1e-38]) / 100).item() > 0
+
+
 def test_default_train_writes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     result = train(make_agent(1), short_config(steps=500), progress=False)

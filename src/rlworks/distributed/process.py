@@ -283,7 +283,9 @@ def _worker_main(
     """Worker process: wait for weights, compute a gradient, report; until stopped."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the master handles Ctrl-C and stops us
     torch.set_num_threads(1)
-    torch.set_flush_denormal(True)  # as the trainer does (rlworks.optim.flush_denormals)
+    # Subnormals flushed for the worker's life (rlworks.optim.flush_denormals), whatever the
+    # trainer's flush_denormals: they only change values below 1.2e-38.
+    torch.set_flush_denormal(True)
     code = 0
     try:
         with threadpool_limits(limits=1, user_api="blas"):

@@ -97,7 +97,7 @@ class TrainConfig:
     """Treat subnormal floats as zero in the training thread
     (:func:`rlworks.optim.flush_denormals`): Adam's moments of weights whose gradient stays zero
     decay into subnormals, whose arithmetic is ~20x slower on x86; off keeps IEEE arithmetic to
-    the last bit."""
+    the last bit in this process (A3C's worker processes always flush)."""
 
     def validate(self) -> None:
         """Check ranges; raise :class:`ConfigError` naming the key."""

@@ -27,7 +27,7 @@ from __future__ import annotations
 import copy
 import math
 import threading
-from typing import Any
+from typing import Any, Literal
 
 import gymnasium as gym
 import numpy as np
@@ -123,7 +123,7 @@ class DQN(Agent[DQNConfig]):
             if NumpyTDLearner.supports(self.q_net)
             else None
         )
-        self._batch_q: dict[str, BatchQ] = {}  # "online" / "target": see _numpy_targets
+        self._batch_q: dict[Literal["online", "target"], BatchQ] = {}  # see _numpy_targets
         self.optimizer: torch.optim.Optimizer | FlatAdam = (
             FlatAdam(self.flat.param, cfg.learning_rate, eps=cfg.optimizer_eps)
             if cfg.optimizer == "adam"
@@ -498,7 +498,7 @@ class DQN(Agent[DQNConfig]):
         with self._buffer_lock:
             self.buffer.update_priorities(indices, errors, eps=self.config.priority_eps)
 
-    def _batch_forward(self, role: str, net: QNetwork) -> BatchQ:
+    def _batch_forward(self, role: Literal["online", "target"], net: QNetwork) -> BatchQ:
         """The :class:`BatchQ` of ``net`` (made again if the attribute now holds another one)."""
         forward = self._batch_q.get(role)
         if forward is None or forward.net is not net:
