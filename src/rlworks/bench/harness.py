@@ -910,8 +910,9 @@ def summary_table(report: Mapping[str, Any]) -> str:
     return "\n".join([*lines, "", _ratio_line(report)])
 
 
-def _paragraph(report: Mapping[str, Any], results: str | Path) -> str:
-    case, info = report["case"], report["machine"]
+def _threads_and_machine(case: Mapping[str, Any], info: Mapping[str, Any]) -> tuple[str, str]:
+    """The protocol's torch threads and the machine (with versions and load), as the
+    paragraphs of :func:`_paragraph` and :func:`_window_paragraph` word them."""
     threads = case["torch_threads"]
     thread_text = (
         f"{threads} torch thread{'s' if threads != 1 else ''}"
@@ -926,6 +927,12 @@ def _paragraph(report: Mapping[str, Any], results: str | Path) -> str:
         + f"; Python {info.get('python')}, torch {info.get('torch')}, Gymnasium "
         f"{info.get('gymnasium')}, Stable-Baselines3 {info.get('stable-baselines3') or 'absent'}"
     )
+    return thread_text, machine
+
+
+def _paragraph(report: Mapping[str, Any], results: str | Path) -> str:
+    case, info = report["case"], report["machine"]
+    thread_text, machine = _threads_and_machine(case, info)
     seeds, throughput = report["seeds"], report["throughput_seeds"]
     text = (
         f"Measured {report['date'][:10]} on {machine}, with `{report['command']}` (wall time "
@@ -1034,20 +1041,7 @@ def _window_paragraph(report: Mapping[str, Any], results: str | Path) -> str:
     case, info = report["case"], report["machine"]
     start, end = case["window"]
     warm = case["sb3_kwargs"].get("learning_starts", 0)
-    threads = case["torch_threads"]
-    thread_text = (
-        f"{threads} torch thread{'s' if threads != 1 else ''}"
-        if threads
-        else ("each library's default torch threads")
-    )
-    load = info.get("loadavg_at_start")
-    machine = (
-        f"{info.get('cpu', info.get('machine'))}, {info.get('nproc')} cores, "
-        f"{info.get('mem_gib', '?')} GiB"
-        + (f", load average {load[0]:.2f} at the start" if load else "")
-        + f"; Python {info.get('python')}, torch {info.get('torch')}, Gymnasium "
-        f"{info.get('gymnasium')}, Stable-Baselines3 {info.get('stable-baselines3') or 'absent'}"
-    )
+    thread_text, machine = _threads_and_machine(case, info)
     text = (
         f"Measured {report['date'][:10]} on {machine}, with `{report['command']}` (wall time "
         f"{report['wall_s']:,.0f} s; raw results of every run in `{results}`). "

@@ -234,6 +234,27 @@ class WindowClock:
         return self.steps / self.seconds if self.steps and self.seconds > 0 else math.nan
 
 
+def _identity(args: argparse.Namespace) -> dict[str, Any]:
+    """The fields naming the run, first in every result."""
+    return {
+        "library": "sb3",
+        "algo": args.algo.lower(),
+        "sb3_algo": args.algo,
+        "env": args.env,
+        "seed": args.seed,
+        "n_envs": args.n_envs,
+    }
+
+
+def _versions(sb3: Any, torch: Any) -> dict[str, Any]:
+    """The library versions and torch's thread count, last in every result."""
+    return {
+        "sb3_version": sb3.__version__,
+        "torch_version": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+    }
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Train, evaluate, print the JSON result; returns the exit status."""
     args = _parser().parse_args(argv)
@@ -323,12 +344,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     wall = learn_s + final_eval_s
     solved = state["solved_at_step"] is not None
     result = {
-        "library": "sb3",
-        "algo": args.algo.lower(),
-        "sb3_algo": args.algo,
-        "env": args.env,
-        "seed": args.seed,
-        "n_envs": args.n_envs,
+        **_identity(args),
         "steps": steps,
         "wall_s": round(wall, 3),
         "learn_s": round(learn_s, 3),
@@ -340,9 +356,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "solved_at_s": round(state["solved_at_s"], 3) if solved else None,
         "stop_reason": f"target return {args.target_return:g} reached" if solved else "step budget",
         "evals": [[s, m, sd] for s, m, sd in evals],
-        "sb3_version": sb3.__version__,
-        "torch_version": torch.__version__,
-        "torch_threads": torch.get_num_threads(),
+        **_versions(sb3, torch),
     }
     print(
         json.dumps(
@@ -390,12 +404,7 @@ def _window_run(args: argparse.Namespace, kwargs: dict[str, Any]) -> int:
     env.close()
     rate = clock.steps_per_s
     result = {
-        "library": "sb3",
-        "algo": args.algo.lower(),
-        "sb3_algo": args.algo,
-        "env": args.env,
-        "seed": args.seed,
-        "n_envs": args.n_envs,
+        **_identity(args),
         "steps": int(model.num_timesteps),
         "wall_s": round(learn_s, 3),
         "window": list(args.window),
@@ -405,9 +414,7 @@ def _window_run(args: argparse.Namespace, kwargs: dict[str, Any]) -> int:
         "steps_per_s": round(rate, 1),
         "frames_per_s": round(rate * args.frame_skip, 1),
         "eval_mean": None,
-        "sb3_version": sb3.__version__,
-        "torch_version": torch.__version__,
-        "torch_threads": torch.get_num_threads(),
+        **_versions(sb3, torch),
     }
     print(json.dumps({k: None if _nonfinite(v) else v for k, v in result.items()}))
     return 0
