@@ -21,6 +21,7 @@ targets), on preallocated memory.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
@@ -129,15 +130,7 @@ class NumpyTDLearner:
         rows, acts, last = self._rows, self._activations, len(self._weights) - 1
         # Each call below is one kernel on preallocated memory: at these sizes the number of
         # Python-level operations, not the arithmetic, is what a step costs beyond its 3 GEMMs.
-        x = torch.from_numpy(obs)  # [B, D]
-        for i, (w, b) in enumerate(zip(self._weights_t, self._biases_t, strict=True)):
-            torch.addmm(b, x, w.T, out=acts[i])  # [B, out] = x W^T + b
-            if i < last:
-                if self._relu:
-                    torch.relu_(acts[i])
-                else:  # NumPy's tanh: torch 2.13's CPU tanh_ is ~5x slower at these sizes
-                    np.tanh(acts[i].numpy(), out=acts[i].numpy())
-            x = acts[i]
+        x = _forward(obs, self._weights_t, self._biases_t, acts, self._relu)  # [B, A]
         q_taken = x.numpy()[rows, actions]  # [B]
         diff = q_taken - targets  # [B] = Q - target
         scale = weights / np.float32(n) if weights is not None else self._uniform
@@ -206,16 +199,30 @@ class BatchQ:
         n = len(obs)
         if not self._outs or len(self._outs[0]) < n:
             self._outs = [torch.empty(n, m.out_features) for m in self._linears]
-        x = torch.from_numpy(obs)
-        last = len(self._linears) - 1
-        for i, layer in enumerate(self._linears):
-            out = self._outs[i][:n]  # the first n rows: contiguous
-            torch.addmm(layer.bias.detach(), x, layer.weight.detach().T, out=out)  # x W^T + b
-            if i < last:
-                if self._relu:
-                    torch.relu_(out)
-                else:  # NumPy's tanh, as in NumpyTDLearner
-                    np.tanh(out.numpy(), out=out.numpy())
-            x = out
-        q: np.ndarray = x.numpy()
+        weights = [layer.weight.detach() for layer in self._linears]
+        biases = [layer.bias.detach() for layer in self._linears]
+        outs = [out[:n] for out in self._outs]  # the first n rows: contiguous
+        q: np.ndarray = _forward(obs, weights, biases, outs, self._relu).numpy()
         return q
+
+
+def _forward(
+    obs: np.ndarray,
+    weights: Sequence[torch.Tensor],
+    biases: Sequence[torch.Tensor],
+    outs: Sequence[torch.Tensor],
+    relu: bool,
+) -> torch.Tensor:
+    """Run a relu/tanh MLP on ``obs`` ``[B, D]``, layer i's output into ``outs[i]`` ``[B, out]``
+    (one ``addmm`` and one in-place activation each); returns the last output."""
+    x = torch.from_numpy(obs)
+    last = len(weights) - 1
+    for i, (w, b, out) in enumerate(zip(weights, biases, outs, strict=True)):
+        torch.addmm(b, x, w.T, out=out)  # x W^T + b
+        if i < last:
+            if relu:
+                torch.relu_(out)
+            else:  # NumPy's tanh: torch 2.13's CPU tanh_ is ~5x slower at these sizes
+                np.tanh(out.numpy(), out=out.numpy())
+        x = out
+    return x
