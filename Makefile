@@ -51,6 +51,7 @@ bench: install  ## speed benchmarks, rlworks beside Stable-Baselines3 (writes be
 	$(BIN)/python benchmarks/tabular.py
 	$(BIN)/python benchmarks/reinforce.py
 	$(BIN)/rlworks bench ppo-cartpole
+	$(BIN)/python benchmarks/ppo_startup_floor.py
 	$(BIN)/rlworks bench sac-pendulum
 	$(BIN)/rlworks bench dqn-breakout
 
