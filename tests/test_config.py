@@ -25,7 +25,7 @@ from rlworks.training import TrainConfig
 TRAIN_KEYS = (
     "steps, seed, n_envs, vectorization, max_episode_steps, max_iterations, eval_every, "
     "eval_episodes, eval_seed, target_return, checkpoint_every, log_every, device, torch_threads, "
-    "flush_denormals"
+    "flush_denormals, plot"
 )
 
 # ---------------------------------------------------------------------------------------------

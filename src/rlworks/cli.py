@@ -357,7 +357,7 @@ def _resolve_settings(args: argparse.Namespace) -> tuple[dict[str, Any], Any, An
     """Defaults ← preset ← --set ← flags; every value validated before any work starts."""
     import dataclasses
 
-    from rlworks.agents import get_algorithm
+    from rlworks.agents import get_agent_class, get_config_class
     from rlworks.config import (
         config_from_dict,
         config_to_dict,
@@ -369,7 +369,7 @@ def _resolve_settings(args: argparse.Namespace) -> tuple[dict[str, Any], Any, An
     from rlworks.errors import ConfigError
     from rlworks.training.trainer import TrainConfig
 
-    agent_cls = get_algorithm(args.algo)
+    config_cls = get_config_class(args.algo)  # not the agent yet: PPO's engine depends on it
     resolve_env_id(args.env)
     preset_path = find_preset(args.preset, args.algo, args.env)
     train_values: dict[str, Any] = {}
@@ -395,10 +395,10 @@ def _resolve_settings(args: argparse.Namespace) -> tuple[dict[str, Any], Any, An
         train_values.update(data.get("train") or {})
         agent_values.update(data.get("agent") or {})
         config_from_dict(TrainConfig, train_values, source=source)
-        config_from_dict(agent_cls.config_cls, agent_values, source=source)
+        config_from_dict(config_cls, agent_values, source=source)
         atari = _atari_setting(args.env, data.get("atari"), source)
     train_fields = {f.name for f in dataclasses.fields(TrainConfig)}
-    agent_fields = {f.name for f in dataclasses.fields(agent_cls.config_cls)}
+    agent_fields = {f.name for f in dataclasses.fields(config_cls)}
     from rlworks.config import parse_overrides
 
     for key, value in parse_overrides(args.overrides).items():
@@ -433,7 +433,7 @@ def _resolve_settings(args: argparse.Namespace) -> tuple[dict[str, Any], Any, An
     }
     train_values.update({k: v for k, v in flags.items() if v is not None})
     train_config = config_from_dict(TrainConfig, train_values, source="command line")
-    agent_config = config_from_dict(agent_cls.config_cls, agent_values, source="command line")
+    agent_config = config_from_dict(config_cls, agent_values, source="command line")
     atari = _atari_setting(args.env, atari, "--set atari")
     run = {
         "algo": args.algo,
@@ -443,6 +443,7 @@ def _resolve_settings(args: argparse.Namespace) -> tuple[dict[str, Any], Any, An
         "train": config_to_dict(train_config),
         "agent": config_to_dict(agent_config),
     }
+    agent_cls = get_agent_class(args.algo, agent_config, train_config.device)
     return run, train_config, agent_config, agent_cls
 
 
@@ -511,7 +512,7 @@ def _make_train_env(env_id: str, train_config: Any, atari: Any = None) -> Any:
 def _resume(args: argparse.Namespace) -> int:
     import yaml
 
-    from rlworks.agents import get_algorithm
+    from rlworks.agents import get_agent_class, get_config_class
     from rlworks.config import config_from_dict
     from rlworks.errors import ConfigError
     from rlworks.fileio import atomic_write_bytes
@@ -548,8 +549,9 @@ def _resume(args: argparse.Namespace) -> int:
     if args.steps is not None:
         train_values["steps"] = args.steps
     train_config = config_from_dict(TrainConfig, train_values, source=source)
-    agent_cls = get_algorithm(str(run.get("algo")))
-    agent_config = config_from_dict(agent_cls.config_cls, run.get("agent") or {}, source=source)
+    algo = str(run.get("algo"))
+    agent_config = config_from_dict(get_config_class(algo), run.get("agent") or {}, source=source)
+    agent_cls = get_agent_class(algo, agent_config, train_config.device)  # the run's engine
     file = find_checkpoint(run_dir)
     payload = load_checkpoint(file)
     trainer_state = payload.get("trainer")

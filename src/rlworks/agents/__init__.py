@@ -3,24 +3,58 @@
 from __future__ import annotations
 
 import difflib
+import importlib
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gymnasium as gym
 
-from rlworks.agents.a2c import A2C, A2CConfig
-from rlworks.agents.a3c import A3C, A3CConfig
-from rlworks.agents.base import Agent, resolve_device
-from rlworks.agents.dqn import DQN, DQNConfig
-from rlworks.agents.evolution import CEMConfig, CrossEntropyMethod, GeneticAlgorithm, GeneticConfig
-from rlworks.agents.imitation import BehaviorCloning, ImitationConfig
-from rlworks.agents.ppo import PPO, PPOConfig
-from rlworks.agents.reinforce import Reinforce, ReinforceConfig
-from rlworks.agents.sac import SAC, SACConfig
-from rlworks.agents.search import RandomSearch, RandomSearchConfig
+from rlworks._lazy import lazy_exports
+from rlworks.config import config_from_dict
 from rlworks.errors import CheckpointError, ConfigError
-from rlworks.tabular.agents import SARSA, TD0, ExpectedSARSA, QLearning, TabularConfig
-from rlworks.training.checkpoint import find_checkpoint, load_checkpoint
+
+if TYPE_CHECKING:
+    from rlworks.agents.a2c import A2C, A2CConfig
+    from rlworks.agents.a3c import A3C, A3CConfig
+    from rlworks.agents.base import Agent, resolve_device
+    from rlworks.agents.dqn import DQN, DQNConfig
+    from rlworks.agents.evolution import (
+        CEMConfig,
+        CrossEntropyMethod,
+        GeneticAlgorithm,
+        GeneticConfig,
+    )
+    from rlworks.agents.imitation import BehaviorCloning, ImitationConfig
+    from rlworks.agents.ppo import PPO
+    from rlworks.agents.ppo_config import PPOConfig
+    from rlworks.agents.ppo_numpy import NumpyPPO
+    from rlworks.agents.reinforce import Reinforce, ReinforceConfig
+    from rlworks.agents.sac import SAC, SACConfig
+    from rlworks.agents.search import RandomSearch, RandomSearchConfig
+    from rlworks.tabular.agents import SARSA, TD0, ExpectedSARSA, QLearning, TabularConfig
+
+_EXPORTS = {
+    **dict.fromkeys(("A2C", "A2CConfig"), "rlworks.agents.a2c"),
+    **dict.fromkeys(("A3C", "A3CConfig"), "rlworks.agents.a3c"),
+    **dict.fromkeys(("Agent", "resolve_device"), "rlworks.agents.base"),
+    **dict.fromkeys(("DQN", "DQNConfig"), "rlworks.agents.dqn"),
+    **dict.fromkeys(
+        ("CEMConfig", "CrossEntropyMethod", "GeneticAlgorithm", "GeneticConfig"),
+        "rlworks.agents.evolution",
+    ),
+    **dict.fromkeys(("BehaviorCloning", "ImitationConfig"), "rlworks.agents.imitation"),
+    "PPO": "rlworks.agents.ppo",
+    "PPOConfig": "rlworks.agents.ppo_config",
+    "NumpyPPO": "rlworks.agents.ppo_numpy",
+    **dict.fromkeys(("Reinforce", "ReinforceConfig"), "rlworks.agents.reinforce"),
+    **dict.fromkeys(("SAC", "SACConfig"), "rlworks.agents.sac"),
+    **dict.fromkeys(("RandomSearch", "RandomSearchConfig"), "rlworks.agents.search"),
+    **dict.fromkeys(
+        ("SARSA", "TD0", "ExpectedSARSA", "QLearning", "TabularConfig"), "rlworks.tabular.agents"
+    ),
+}
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
 
 __all__ = [
     "A2C",
@@ -42,6 +76,7 @@ __all__ = [
     "GeneticAlgorithm",
     "GeneticConfig",
     "ImitationConfig",
+    "NumpyPPO",
     "PPOConfig",
     "QLearning",
     "RandomSearch",
@@ -50,28 +85,73 @@ __all__ = [
     "ReinforceConfig",
     "SACConfig",
     "TabularConfig",
+    "get_agent_class",
     "get_algorithm",
+    "get_config_class",
     "load",
     "resolve_device",
 ]
 
-ALGORITHMS: dict[str, type[Agent[Any]]] = {
-    RandomSearch.algo: RandomSearch,
-    Reinforce.algo: Reinforce,
-    DQN.algo: DQN,
-    PPO.algo: PPO,
-    A2C.algo: A2C,
-    A3C.algo: A3C,
-    SAC.algo: SAC,
-    GeneticAlgorithm.algo: GeneticAlgorithm,
-    CrossEntropyMethod.algo: CrossEntropyMethod,
-    BehaviorCloning.algo: BehaviorCloning,
-    QLearning.algo: QLearning,
-    SARSA.algo: SARSA,
-    ExpectedSARSA.algo: ExpectedSARSA,
-    TD0.algo: TD0,
+# Algorithm name → (module, agent class, module of its config class).
+_ALGORITHMS: dict[str, tuple[str, str, str]] = {
+    "random-search": ("rlworks.agents.search", "RandomSearch", "rlworks.agents.search"),
+    "reinforce": ("rlworks.agents.reinforce", "Reinforce", "rlworks.agents.reinforce"),
+    "dqn": ("rlworks.agents.dqn", "DQN", "rlworks.agents.dqn"),
+    "ppo": ("rlworks.agents.ppo", "PPO", "rlworks.agents.ppo_config"),
+    "a2c": ("rlworks.agents.a2c", "A2C", "rlworks.agents.a2c"),
+    "a3c": ("rlworks.agents.a3c", "A3C", "rlworks.agents.a3c"),
+    "sac": ("rlworks.agents.sac", "SAC", "rlworks.agents.sac"),
+    "genetic": ("rlworks.agents.evolution", "GeneticAlgorithm", "rlworks.agents.evolution"),
+    "cem": ("rlworks.agents.evolution", "CrossEntropyMethod", "rlworks.agents.evolution"),
+    "bc": ("rlworks.agents.imitation", "BehaviorCloning", "rlworks.agents.imitation"),
+    "q-learning": ("rlworks.tabular.agents", "QLearning", "rlworks.tabular.agents"),
+    "sarsa": ("rlworks.tabular.agents", "SARSA", "rlworks.tabular.agents"),
+    "expected-sarsa": ("rlworks.tabular.agents", "ExpectedSARSA", "rlworks.tabular.agents"),
+    "td0": ("rlworks.tabular.agents", "TD0", "rlworks.tabular.agents"),
 }
-"""Every algorithm ``rlworks train`` knows, by name."""
+_CONFIG_CLASSES = {
+    "RandomSearch": "RandomSearchConfig",
+    "Reinforce": "ReinforceConfig",
+    "DQN": "DQNConfig",
+    "PPO": "PPOConfig",
+    "A2C": "A2CConfig",
+    "A3C": "A3CConfig",
+    "SAC": "SACConfig",
+    "GeneticAlgorithm": "GeneticConfig",
+    "CrossEntropyMethod": "CEMConfig",
+    "BehaviorCloning": "ImitationConfig",
+    "QLearning": "TabularConfig",
+    "SARSA": "TabularConfig",
+    "ExpectedSARSA": "TabularConfig",
+    "TD0": "TabularConfig",
+}
+
+
+class _Algorithms(Mapping[str, "type[Agent[Any]]"]):
+    """Name → agent class, each class imported when it is first looked up."""
+
+    def __getitem__(self, name: str) -> type[Agent[Any]]:
+        module, cls, _ = _ALGORITHMS[name]
+        agent_cls: type[Agent[Any]] = getattr(importlib.import_module(module), cls)
+        return agent_cls
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_ALGORITHMS)
+
+    def __len__(self) -> int:
+        return len(_ALGORITHMS)
+
+
+ALGORITHMS: Mapping[str, type[Agent[Any]]] = _Algorithms()
+"""Every algorithm ``rlworks train`` knows, by name (classes load on first lookup)."""
+
+
+def _unknown(name: str) -> ConfigError:
+    close = difflib.get_close_matches(name, list(_ALGORITHMS), n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return ConfigError(
+        f"unknown algorithm {name!r}; {hint}available: {', '.join(sorted(_ALGORITHMS))}"
+    )
 
 
 def get_algorithm(name: str) -> type[Agent[Any]]:
@@ -80,20 +160,48 @@ def get_algorithm(name: str) -> type[Agent[Any]]:
     Raises:
         ConfigError: Unknown name, with close matches and the full list.
     """
-    try:
-        return ALGORITHMS[name]
-    except KeyError:
-        close = difflib.get_close_matches(name, list(ALGORITHMS), n=1)
-        hint = f"did you mean {close[0]!r}? " if close else ""
-        raise ConfigError(
-            f"unknown algorithm {name!r}; {hint}available: {', '.join(sorted(ALGORITHMS))}"
-        ) from None
+    if name not in _ALGORITHMS:
+        raise _unknown(name)
+    return ALGORITHMS[name]
+
+
+def get_agent_class(name: str, config: Any, device: str) -> type[Agent[Any]]:
+    """The class that trains algorithm ``name`` with ``config`` on ``device``: for PPO the
+    engine its config chooses (:meth:`NumpyPPO.chosen <rlworks.agents.ppo_numpy.NumpyPPO.chosen>`:
+    NumPy for ``engine: numpy``, or ``auto`` on the CPU where it applies), else
+    :func:`get_algorithm`'s.
+
+    Raises:
+        ConfigError: Unknown name, with close matches and the full list.
+    """
+    if name == "ppo":
+        from rlworks.agents.ppo_numpy import NumpyPPO
+
+        if NumpyPPO.chosen(config, device):
+            return NumpyPPO
+    return get_algorithm(name)
+
+
+def get_config_class(name: str) -> type[Any]:
+    """The config dataclass of an algorithm, without importing the agent (nor torch, for PPO).
+
+    Raises:
+        ConfigError: Unknown name, with close matches and the full list.
+    """
+    if name not in _ALGORITHMS:
+        raise _unknown(name)
+    _, cls, module = _ALGORITHMS[name]
+    config_cls: type[Any] = getattr(importlib.import_module(module), _CONFIG_CLASSES[cls])
+    return config_cls
 
 
 def load(
     path: str | Path, env: gym.vector.VectorEnv | str | None = None, *, device: str = "auto"
 ) -> Agent[Any]:
     """Load any agent from a checkpoint file or a run directory (its final checkpoint).
+
+    PPO comes back as the engine its config names (``engine: numpy`` or ``torch``); with
+    ``auto``, as the torch engine unless ``device`` is cpu, as ``rlworks train`` picks it.
 
     Args:
         path: A checkpoint file, or a run directory written by ``rlworks train``.
@@ -104,10 +212,15 @@ def load(
         CheckpointError: Missing, truncated or foreign checkpoint, unknown algorithm, or spaces
             that do not match ``env``.
     """
+    from rlworks.training.checkpoint import find_checkpoint, load_checkpoint
+
     file = find_checkpoint(path)
     payload = load_checkpoint(file)
+    source = f"checkpoint {str(file)!r}"
+    algo = str(payload["algo"])
     try:
-        cls = get_algorithm(str(payload["algo"]))
+        config = config_from_dict(get_config_class(algo), payload["config"], source=source)
+        cls = get_agent_class(algo, config, device)
     except ConfigError as exc:
-        raise CheckpointError(f"checkpoint {str(file)!r}: {exc}") from None
-    return cls.from_payload(payload, env, device=device, source=f"checkpoint {str(file)!r}")
+        raise CheckpointError(f"{source}: {exc}") from None
+    return cls.from_payload(payload, env, device=device, source=source)

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, Self, TypeVar
 
 import gymnasium as gym
 import numpy as np
-import torch
 
 from rlworks.config import config_from_dict, config_to_dict
 from rlworks.envs.atari import (
@@ -34,6 +33,8 @@ from rlworks.training.checkpoint import check_spaces, load_checkpoint, save_chec
 from rlworks.training.driver import Driver, Observer
 
 if TYPE_CHECKING:
+    import torch
+
     from rlworks.training.trainer import TrainResult
 
 __all__ = ["Agent", "resolve_device"]
@@ -47,6 +48,8 @@ def resolve_device(device: str) -> torch.device:
     Raises:
         ConfigError: An unknown device name, or ``"cuda"`` on a machine without CUDA.
     """
+    import torch
+
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device.startswith("cuda") and not torch.cuda.is_available():
@@ -79,6 +82,10 @@ class Agent(abc.ABC, Generic[C]):
     default_torch_threads: ClassVar[int | None] = None
     """CPU threads torch should use while this algorithm trains, unless the run sets
     ``torch_threads``; None keeps torch's default (one per core). See :meth:`torch_threads`."""
+    uses_torch: ClassVar[bool] = True
+    """Whether the agent runs torch: its torch generator (``torch_rng``, seeded and
+    checkpointed) and ``device`` exist only then. The NumPy engines set False and never import
+    torch."""
     policy_version: int | None = None
     """Bumped by the algorithm whenever its greedy policy changes, so that the trainer can skip
     re-evaluating an unchanged policy; ``None`` means unknown (always evaluate)."""
@@ -132,8 +139,11 @@ class Agent(abc.ABC, Generic[C]):
         )
         self.seed = seed
         self.rng = np.random.default_rng(seed)
-        self.torch_rng = torch.Generator().manual_seed(seed)
-        self.device = resolve_device(device)
+        if self.uses_torch:
+            import torch
+
+            self.torch_rng = torch.Generator().manual_seed(seed)
+            self.device = resolve_device(device)
 
     # ----------------------------------------------------------------- what algorithms implement
     @abc.abstractmethod
@@ -184,17 +194,21 @@ class Agent(abc.ABC, Generic[C]):
 
     def state_dict(self) -> dict[str, Any]:
         """Learnable state plus the agent's random generators, as plain data."""
-        return {
+        state: dict[str, Any] = {
             "algorithm": self._state(),
             "numpy_rng": self.rng.bit_generator.state,
-            "torch_rng": self.torch_rng.get_state(),
         }
+        if self.uses_torch:
+            state["torch_rng"] = self.torch_rng.get_state()
+        return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restore what :meth:`state_dict` returned."""
+        """Restore what :meth:`state_dict` returned. A torch agent keeps its freshly seeded
+        torch generator when the state has none (written by a NumPy engine)."""
         self._load_state(state["algorithm"])
         self.rng.bit_generator.state = state["numpy_rng"]
-        self.torch_rng.set_state(state["torch_rng"])
+        if self.uses_torch and "torch_rng" in state:
+            self.torch_rng.set_state(state["torch_rng"])
 
     def checkpoint_payload(self) -> dict[str, Any]:
         """Everything a checkpoint stores about this agent."""

@@ -15,7 +15,9 @@ parameter vector (:class:`~rlworks.nets.flat.FlatParameters`), one fused Adam st
 the CPU the loss and its gradient are computed by hand in preallocated memory
 (:class:`~rlworks.agents.ppo_fast.NumpyPPOLearner`, checked against autograd by the tests):
 the same minibatches, losses and steps, several times faster; everything else (GPU, other
-activations, curiosity) takes the autograd path.
+activations, curiosity) takes the autograd path. The loop itself is
+:class:`~rlworks.agents.ppo_common.PPOLoop`, shared with the torch-free engine
+:class:`~rlworks.agents.ppo_numpy.NumpyPPO` (same config, same checkpoints).
 
 References: Schulman et al., "Proximal Policy Optimization Algorithms", 2017
 (https://arxiv.org/abs/1707.06347); Schulman et al., "High-Dimensional Continuous Control Using
@@ -26,124 +28,26 @@ Machine Learning*, ch. 18, "Overview of Some Popular RL Algorithms".
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
 import torch
 
 from rlworks.agents.base import Agent
-from rlworks.agents.ppo_fast import MinibatchInfo, NumpyPPOLearner
+from rlworks.agents.ppo_common import PPOLoop
+from rlworks.agents.ppo_config import PPOConfig
+from rlworks.agents.ppo_fast import NumpyPPOLearner
 from rlworks.buffers import RolloutBatch, RolloutBuffer
-from rlworks.curiosity import check_curiosity, make_curiosity
-from rlworks.errors import ConfigError, NonFiniteError
+from rlworks.curiosity import make_curiosity
+from rlworks.errors import NonFiniteError
 from rlworks.nets import seeded
 from rlworks.nets.actor_critic import make_actor_critic, require_bounded_actions
 from rlworks.nets.flat import FlatParameters
-from rlworks.nets.mlp import ACTIVATIONS, Init
 from rlworks.optim import FlatAdam
-from rlworks.training.driver import Driver, Observer
+from rlworks.training.driver import Observer
 
 __all__ = ["PPO", "PPOConfig", "ppo_clip_loss", "value_loss"]
-
-
-# ----------------------------------------------------------------------------- config
-@dataclass
-class PPOConfig:
-    """Hyperparameters of PPO. The defaults are Stable-Baselines3's."""
-
-    label = "PPO settings"
-
-    n_steps: int = 2048
-    """Steps played in each sub-environment per rollout (the rollout holds n_steps * n_envs)."""
-    batch_size: int = 64
-    """Minibatch size of the gradient steps; must divide n_steps * n_envs."""
-    n_epochs: int = 10
-    """Passes over the rollout per update."""
-    gamma: float = 0.99
-    """Discount factor."""
-    gae_lambda: float = 0.95
-    """GAE λ: 0 gives one-step TD advantages, 1 Monte-Carlo advantages."""
-    learning_rate: float = 3e-4
-    """Adam step size (its initial value when anneal_lr is set)."""
-    anneal_lr: bool = False
-    """Decay the learning rate linearly to 0 over anneal_steps environment steps."""
-    clip_range: float = 0.2
-    """ε of the clipped surrogate: the probability ratio is kept within [1 - ε, 1 + ε]."""
-    anneal_clip_range: bool = False
-    """Decay clip_range linearly to 0 over anneal_steps environment steps."""
-    anneal_steps: int = 1_000_000
-    """Environment steps over which annealed values fall to 0 (set it to the run's budget, as
-    rl-zoo's ``lin_`` schedules do)."""
-    clip_range_vf: float | None = None
-    """Clip each value prediction to within this distance of its rollout-time value (None:
-    no value clipping). Depends on the scale of the returns."""
-    normalize_advantages: bool = True
-    """Normalize the advantages of each minibatch (mean 0, std 1)."""
-    ent_coef: float = 0.0
-    """Weight of the entropy bonus."""
-    vf_coef: float = 0.5
-    """Weight of the value loss."""
-    max_grad_norm: float | None = 0.5
-    """Clip the global gradient norm to this value (None: no clipping)."""
-    target_kl: float | None = None
-    """Stop the update's epochs early once a minibatch's approximate KL divergence from the
-    rollout's policy exceeds 1.5 * target_kl (None: never)."""
-    actor_hidden_sizes: list[int] = field(default_factory=lambda: [64, 64])
-    """Hidden widths of the policy network."""
-    critic_hidden_sizes: list[int] = field(default_factory=lambda: [64, 64])
-    """Hidden widths of the value network."""
-    activation: str = "tanh"
-    """Hidden activation: relu, elu, tanh, gelu, silu or leaky_relu."""
-    init: Init = "orthogonal"
-    """Weight initialization: orthogonal (gains sqrt(2), 0.01 policy output, 1 value output),
-    glorot or torch."""
-    log_std_init: float = 0.0
-    """Initial log standard deviation of the Gaussian policy (Box actions)."""
-    scale_obs: bool = False
-    """Map observations from their (finite) Box bounds onto [-1, 1] inside the networks; for
-    observations whose scales differ by orders of magnitude (MountainCar-v0)."""
-    adam_eps: float = 1e-5
-    """Adam's epsilon."""
-    curiosity: Literal["none", "rnd", "icm"] = "none"
-    """Intrinsic reward for exploration: none, rnd (random network distillation) or icm
-    (intrinsic curiosity module); see :mod:`rlworks.curiosity`."""
-    intrinsic_coef: float = 1.0
-    """Weight of the (normalized) intrinsic reward added to the extrinsic one before GAE."""
-    curiosity_settings: dict[str, Any] = field(default_factory=dict)
-    """Fields of :class:`rlworks.curiosity.CuriosityConfig` (learning_rate, hidden_sizes, ...)."""
-
-    def validate(self) -> None:
-        """Check ranges; raise :class:`ConfigError` naming the key."""
-        for key in ("n_steps", "batch_size", "n_epochs", "anneal_steps"):
-            if getattr(self, key) < 1:
-                raise ConfigError(f"{key} must be >= 1, got {getattr(self, key)}")
-        for key in ("gamma", "gae_lambda"):
-            if not 0.0 <= getattr(self, key) <= 1.0:
-                raise ConfigError(f"{key} must be in [0, 1], got {getattr(self, key)}")
-        for key in ("learning_rate", "clip_range", "adam_eps"):
-            value = getattr(self, key)
-            if not (value > 0 and math.isfinite(value)):
-                raise ConfigError(f"{key} must be a positive number, got {value}")
-        for key in ("ent_coef", "vf_coef"):
-            value = getattr(self, key)
-            if not (value >= 0 and math.isfinite(value)):
-                raise ConfigError(f"{key} must be >= 0, got {value}")
-        for key in ("clip_range_vf", "max_grad_norm", "target_kl"):
-            value = getattr(self, key)
-            if value is not None and not (value > 0 and math.isfinite(value)):
-                raise ConfigError(f"{key} must be > 0 or null, got {value}")
-        for key in ("actor_hidden_sizes", "critic_hidden_sizes"):
-            if any(w < 1 for w in getattr(self, key)):
-                raise ConfigError(f"{key} must hold widths >= 1, got {getattr(self, key)}")
-        if self.activation not in ACTIVATIONS:
-            raise ConfigError(
-                f"activation must be one of {', '.join(ACTIVATIONS)}, got {self.activation!r}"
-            )
-        if self.init not in ("torch", "glorot", "orthogonal"):
-            raise ConfigError(f"init must be torch, glorot or orthogonal, got {self.init!r}")
-        check_curiosity(self.curiosity, self.intrinsic_coef, self.curiosity_settings)
 
 
 # ----------------------------------------------------------------------------- losses
@@ -210,7 +114,7 @@ def value_loss(
 
 
 # ----------------------------------------------------------------------------- the agent
-class PPO(Agent[PPOConfig]):
+class PPO(PPOLoop, Agent[PPOConfig]):
     """Proximal policy optimization for Discrete and bounded Box actions.
 
     Example:
@@ -255,7 +159,7 @@ class PPO(Agent[PPOConfig]):
         self.optimizer = FlatAdam(self.flat.param, cfg.learning_rate, eps=cfg.adam_eps)
         # The hand-written gradient where it applies (plain CPU MLPs), autograd elsewhere.
         self.fast_learner = (
-            NumpyPPOLearner(
+            NumpyPPOLearner.for_net(
                 self.net,
                 cfg.batch_size,
                 vf_coef=cfg.vf_coef,
@@ -292,46 +196,6 @@ class PPO(Agent[PPOConfig]):
         return self.net.clip(actions)
 
     # ------------------------------------------------------------------ the loop
-    def train_iteration(self, driver: Driver) -> dict[str, float]:
-        """Collect one rollout of ``n_steps`` per sub-environment, then update on it.
-
-        Raises:
-            ConfigError: ``batch_size`` does not divide ``n_steps * n_envs`` (checked before
-                the first step).
-        """
-        cfg = self.config
-        rollout = cfg.n_steps * self.env.num_envs
-        if rollout % cfg.batch_size:
-            raise ConfigError(
-                f"batch_size ({cfg.batch_size}) must divide the rollout size n_steps * n_envs "
-                f"= {cfg.n_steps} * {self.env.num_envs} = {rollout}"
-            )
-        self.num_timesteps += self.buffer.collect(driver)
-        extra: dict[str, float] = {}
-        if self.curiosity is not None:  # intrinsic rewards join the extrinsic ones before GAE
-            extra = self.curiosity.add_intrinsic(self.buffer.rewards[: self.buffer.pos])
-        batch = self.buffer.compute_advantages(self.net.predict_values, cfg.gamma, cfg.gae_lambda)
-        return {**self.update(batch), **extra}
-
-    def schedule(self) -> tuple[float, float]:
-        """Learning rate and clip range now (linear annealing over ``anneal_steps``)."""
-        cfg = self.config
-        remaining = max(0.0, 1.0 - self.num_timesteps / cfg.anneal_steps)
-        lr = cfg.learning_rate * (remaining if cfg.anneal_lr else 1.0)
-        clip = cfg.clip_range * (remaining if cfg.anneal_clip_range else 1.0)
-        return lr, clip
-
-    def _minibatch_count(self, m: int) -> int:
-        """Minibatches per epoch for a rollout of ``m`` valid rows: as many as a full rollout
-        holds (``n_steps * n_envs / batch_size``), never more than ``m``.
-
-        Rows the driver drops (the reset observations of autoresetting sub-environments) shrink
-        every minibatch a little instead of leaving a tiny last one that would take a
-        full-sized step on a few samples.
-        """
-        cfg = self.config
-        return max(1, min(m, cfg.n_steps * self.env.num_envs // cfg.batch_size))
-
     def update(self, batch: RolloutBatch) -> dict[str, float]:
         """``n_epochs`` passes of minibatch steps on one rollout; returns mean diagnostics."""
         cfg = self.config
@@ -381,67 +245,6 @@ class PPO(Agent[PPOConfig]):
         means = {key: float(total) / minibatches for key, total in sums.items()}
         return self._finish_update(batch, means, grad_norms, stopped_early, lr, clip_range)
 
-    def _epochs_fast(
-        self, batch: RolloutBatch, clip_range: float
-    ) -> tuple[dict[str, float], list[float], bool]:
-        """The epochs of :meth:`update` through the hand-written gradient
-        (:class:`~rlworks.agents.ppo_fast.NumpyPPOLearner`): the same minibatches (the same
-        permutations of the same generator), losses and steps, without autograd.
-
-        Returns:
-            The mean diagnostics over the minibatches, the gradient norms of the steps taken,
-            and whether ``target_kl`` stopped the epochs early.
-        """
-        cfg, learner = self.config, self.fast_learner
-        assert learner is not None
-        m = len(batch.advantages)
-        flat = np.ascontiguousarray(batch.obs.reshape(m, -1), dtype=np.float32)  # [M, D]
-        obs = np.ascontiguousarray(self.net.prepare_obs(flat))  # what the networks read
-        rollout = (obs, batch.actions, batch.log_probs, batch.values, batch.advantages)
-        sums = np.zeros(len(MinibatchInfo._fields))
-        grad_norms: list[float] = []
-        minibatches, stopped_early = 0, False
-        for _ in range(cfg.n_epochs):
-            order = torch.randperm(m, generator=self.torch_rng).numpy()  # [M]
-            for idx in np.array_split(order, self._minibatch_count(m)):  # [B] each
-                info = learner.loss_and_grad(*rollout, batch.returns, idx, clip_range)
-                sums += info
-                minibatches += 1
-                if cfg.target_kl is not None and info.approx_kl > 1.5 * cfg.target_kl:
-                    stopped_early = True  # this minibatch's step would move too far
-                    break
-                self._clip_and_step(info.loss, grad_norms)
-            if stopped_early:
-                break
-        means = dict(zip(MinibatchInfo._fields, (sums / minibatches).tolist(), strict=True))
-        return means, grad_norms, stopped_early
-
-    def _finish_update(
-        self,
-        batch: RolloutBatch,
-        means: dict[str, float],
-        grad_norms: list[float],
-        stopped_early: bool,
-        lr: float,
-        clip_range: float,
-    ) -> dict[str, float]:
-        """Count the update and return its diagnostics."""
-        self.updates += 1
-        self.policy_version += 1
-        diagnostics = dict(means)
-        diagnostics.update(
-            grad_norm=sum(grad_norms) / max(len(grad_norms), 1),
-            gradient_steps=float(len(grad_norms)),
-            stopped_early=float(stopped_early),
-            learning_rate=lr,
-            clip_range=clip_range,
-            explained_variance=_explained_variance(batch.values, batch.returns),
-            updates=float(self.updates),
-        )
-        if self.net.head == "gaussian":
-            diagnostics["std"] = float(self.net.log_std.detach().exp().mean())
-        return diagnostics
-
     def _step(self, loss: torch.Tensor, grad_norms: list[float]) -> None:
         """Backward pass, gradient clipping and one Adam step on the flat parameters."""
         self.flat.zero_grad()
@@ -463,6 +266,22 @@ class PPO(Agent[PPOConfig]):
         self.optimizer.step()
         grad_norms.append(norm)
 
+    # ------------------------------------------------------------------ the loop's hooks
+    def _permutation(self, m: int) -> np.ndarray:
+        order: np.ndarray = torch.randperm(m, generator=self.torch_rng).numpy()
+        return order
+
+    def _predict_values(self, obs: np.ndarray) -> np.ndarray:
+        return self.net.predict_values(obs)
+
+    def _prepare_obs(self, flat: np.ndarray) -> np.ndarray:
+        return self.net.prepare_obs(flat)
+
+    def _policy_std(self) -> float | None:
+        if self.net.head != "gaussian":
+            return None
+        return float(self.net.log_std.detach().exp().mean())
+
     # ------------------------------------------------------------------ checkpoints
     def _state(self) -> dict[str, Any]:
         return {
@@ -482,12 +301,3 @@ class PPO(Agent[PPOConfig]):
         self.policy_version = int(state["policy_version"])
         if self.curiosity is not None:
             self.curiosity.load_state_dict(state["curiosity"])
-
-
-def _explained_variance(predicted: np.ndarray, target: np.ndarray) -> float:
-    """``1 - Var(target - predicted) / Var(target)``: 1 for a perfect critic, 0 for a constant
-    one; 0 when the targets do not vary."""
-    variance = float(np.var(target))
-    if variance == 0.0:
-        return 0.0
-    return 1.0 - float(np.var(target - predicted)) / variance

@@ -5,15 +5,19 @@ dozen small matrix products; through autograd the graph, the dispatcher and the 
 tensor operations cost several times the products themselves. :class:`NumpyPPOLearner` runs the
 forward passes of both networks, the clipped surrogate loss of
 :func:`~rlworks.agents.ppo.ppo_clip_loss`, the value loss of :func:`~rlworks.agents.ppo.value_loss`
-(optionally clipped), the entropy bonus and the backward passes as preallocated calls (torch
-kernels with ``out=`` for the products and activations, NumPy for the ``[B, A]`` head), writing
-the gradient into the flat gradient buffer of :class:`~rlworks.nets.flat.FlatParameters`; the
-gradient clipping and the Adam step stay the agent's. ``tests/agents/test_ppo.py`` checks that it
-produces autograd's loss, diagnostics and gradient.
+(optionally clipped), the entropy bonus and the backward passes as preallocated calls, writing
+the gradient into a flat gradient vector; the gradient clipping and the Adam step stay the
+agent's. ``tests/agents/test_ppo.py`` checks that it produces autograd's loss, diagnostics and
+gradient.
 
-Used only where it applies: a CPU float32 :class:`~rlworks.nets.ActorCritic` whose actor and
-critic are plain stacks of linear layers with tanh or relu between them, with a categorical or a
-diagonal-Gaussian head; everything else takes the autograd path.
+The module imports no torch: the networks come as :class:`ArrayStack` objects, NumPy arrays in
+and out. The torch engine (:class:`~rlworks.agents.ppo.PPO`) hands it
+:class:`~rlworks.nets.fast_mlp.MLPStack` views of its parameters (torch kernels with ``out=``
+for the products, :meth:`NumpyPPOLearner.for_net`), where it applies: a CPU float32
+:class:`~rlworks.nets.ActorCritic` whose actor and critic are plain stacks of linear layers with
+tanh or relu between them, with a categorical or a diagonal-Gaussian head; everything else takes
+the autograd path. The NumPy engine (:class:`~rlworks.agents.ppo_numpy.NumpyPPO`) hands it
+:class:`~rlworks.nets.numpy_mlp.NumpyMLP` networks.
 
 The gradients, with ``B`` the minibatch size, ``ρ = exp(log π - log π_old)`` and ``Â`` the
 (normalized) advantages:
@@ -29,15 +33,14 @@ The gradients, with ``B`` the minibatch size, ``ρ = exp(log π - log π_old)`` 
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 import numpy as np
-import torch
 
-from rlworks.nets import ActorCritic
-from rlworks.nets.fast_mlp import MLPStack
+if TYPE_CHECKING:
+    from rlworks.nets import ActorCritic
 
-__all__ = ["MinibatchInfo", "NumpyPPOLearner"]
+__all__ = ["ArrayStack", "MinibatchInfo", "NumpyPPOLearner"]
 
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 # Reductions straight through the ufuncs: ndarray.sum/mean/max go through Python wrappers.
@@ -57,12 +60,26 @@ class MinibatchInfo(NamedTuple):
     loss: float
 
 
+class ArrayStack(Protocol):
+    """One network of the actor-critic as the learner drives it: NumPy arrays in and out
+    (:class:`~rlworks.nets.fast_mlp.MLPStack` over torch parameters,
+    :class:`~rlworks.nets.numpy_mlp.NumpyMLP` over NumPy ones)."""
+
+    @property
+    def in_features(self) -> int: ...
+    @property
+    def out_features(self) -> int: ...
+    def allocate(self, batch: int) -> None: ...
+    def forward_array(self, x: np.ndarray) -> np.ndarray: ...
+    def backward_array(self, grad: np.ndarray, x: np.ndarray) -> None: ...
+
+
 class NumpyPPOLearner:
     """Loss, diagnostics and gradient of PPO's minibatch loss for a plain MLP actor-critic.
 
     Example:
         >>> flat = FlatParameters(net)  # the gradient views the learner writes into
-        >>> learner = NumpyPPOLearner(net, batch_size=256)
+        >>> learner = NumpyPPOLearner.for_net(net, batch_size=256)
         >>> info = learner.loss_and_grad(obs, actions, old_log_probs, old_values, advantages,
         ...                              returns, idx, clip_range=0.2)
         >>> flat.clip_grad_norm(0.5); optimizer.step()
@@ -71,14 +88,19 @@ class NumpyPPOLearner:
     @staticmethod
     def supports(net: ActorCritic) -> bool:
         """Whether ``net`` is CPU float32 with plain tanh/relu MLP actor and critic."""
+        import torch
+
+        from rlworks.nets.fast_mlp import MLPStack
+
         return (
             all(p.device.type == "cpu" and p.dtype == torch.float32 for p in net.parameters())
             and MLPStack.supports(net.actor)
             and MLPStack.supports(net.critic)
         )
 
-    def __init__(
-        self,
+    @classmethod
+    def for_net(
+        cls,
         net: ActorCritic,
         batch_size: int,
         *,
@@ -86,44 +108,80 @@ class NumpyPPOLearner:
         ent_coef: float = 0.0,
         clip_range_vf: float | None = None,
         normalize_advantages: bool = True,
+    ) -> NumpyPPOLearner:
+        """The learner of a torch :class:`~rlworks.nets.ActorCritic` whose parameters already
+        live in a :class:`~rlworks.nets.flat.FlatParameters` buffer (their ``.grad`` tensors
+        are the views the gradient is written to).
+
+        Raises:
+            ValueError: ``net`` is not a :meth:`supports` network, or has no ``.grad`` views.
+        """
+        from rlworks.nets.fast_mlp import MLPStack
+
+        if not cls.supports(net):
+            raise ValueError("NumpyPPOLearner needs a CPU float32 plain tanh/relu MLP ActorCritic")
+        log_std = log_std_grad = None
+        if net.head == "gaussian":
+            if net.log_std.grad is None:
+                raise ValueError("the network's parameters need .grad views (FlatParameters)")
+            log_std = net.log_std.detach().numpy()  # [A], live
+            log_std_grad = net.log_std.grad.numpy()  # [A], in the flat gradient
+        return cls(
+            MLPStack(net.actor), MLPStack(net.critic), net.head, net.action_start, batch_size,
+            log_std=log_std, log_std_grad=log_std_grad, vf_coef=vf_coef, ent_coef=ent_coef,
+            clip_range_vf=clip_range_vf, normalize_advantages=normalize_advantages,
+        )  # fmt: skip
+
+    def __init__(
+        self,
+        actor: ArrayStack,
+        critic: ArrayStack,
+        head: str,
+        action_start: int,
+        batch_size: int,
+        *,
+        log_std: np.ndarray | None = None,
+        log_std_grad: np.ndarray | None = None,
+        vf_coef: float = 0.5,
+        ent_coef: float = 0.0,
+        clip_range_vf: float | None = None,
+        normalize_advantages: bool = True,
     ) -> None:
         """Prepare buffers for minibatches of ``batch_size`` rows.
 
-        ``net``'s parameters must already live in a :class:`FlatParameters` buffer: their
-        ``.grad`` tensors are the views the gradient is written to.
-
         Args:
-            net: The actor-critic.
+            actor: The policy network (outputs logits or the Gaussian mean).
+            critic: The value network (one output).
+            head: ``"categorical"`` or ``"gaussian"``.
+            action_start: First action of a Discrete space (subtracted from stored actions).
             batch_size: Rows per minibatch (other sizes reallocate on the fly).
+            log_std: The Gaussian head's live log standard deviations ``[A]``.
+            log_std_grad: Where their gradient goes ``[A]``.
             vf_coef: Weight of the value loss.
             ent_coef: Weight of the entropy bonus.
             clip_range_vf: Value clipping distance (None: none).
             normalize_advantages: Normalize each minibatch's advantages (mean 0, std 1).
+
+        Raises:
+            ValueError: A Gaussian head without ``log_std`` and ``log_std_grad``.
         """
-        if not self.supports(net):
-            raise ValueError("NumpyPPOLearner needs a CPU float32 plain tanh/relu MLP ActorCritic")
-        self.head = net.head
-        self.action_start = net.action_start
+        if head == "gaussian" and (log_std is None or log_std_grad is None):
+            raise ValueError("a Gaussian head needs log_std and log_std_grad")
+        self.head, self.action_start = head, action_start
         self.vf_coef, self.ent_coef = vf_coef, ent_coef
         self.clip_range_vf = clip_range_vf
         self.normalize_advantages = normalize_advantages
-        self.actor, self.critic = MLPStack(net.actor), MLPStack(net.critic)
-        self.log_std: np.ndarray | None = None
-        self.log_std_grad: np.ndarray | None = None
-        if self.head == "gaussian":
-            if net.log_std.grad is None:
-                raise ValueError("the network's parameters need .grad views (FlatParameters)")
-            self.log_std = net.log_std.detach().numpy()  # [A], live
-            self.log_std_grad = net.log_std.grad.numpy()  # [A], in the flat gradient
+        self.actor, self.critic = actor, critic
+        self.log_std, self.log_std_grad = log_std, log_std_grad
         self._allocate(batch_size)
 
     def _allocate(self, batch: int) -> None:
         self._batch = batch
         self._rows = np.arange(batch)
         self._head_state: tuple[np.ndarray, ...] = ()
-        self._x = torch.empty(batch, self.actor.weights[0].shape[1])  # [B, D]
-        self._d_out = torch.empty(batch, self.actor.out_features)  # [B, A]
-        self._d_value = torch.empty(batch, 1)  # [B, 1]
+        self._x = np.empty((batch, self.actor.in_features), np.float32)  # [B, D]
+        self._d_out = np.empty((batch, self.actor.out_features), np.float32)  # [B, A]
+        self._d_value = np.empty((batch, 1), np.float32)  # [B, 1]
         self.actor.allocate(batch)
         self.critic.allocate(batch)
 
@@ -155,9 +213,9 @@ class NumpyPPOLearner:
         if n != self._batch:
             self._allocate(n)
         x = self._x
-        np.take(obs, idx, axis=0, out=x.numpy())  # [B, D]
-        out = self.actor.forward(x).numpy()  # [B, A]
-        value = self.critic.forward(x).numpy()[:, 0]  # [B]
+        np.take(obs, idx, axis=0, out=x)  # [B, D]
+        out = self.actor.forward_array(x)  # [B, A]
+        value = self.critic.forward_array(x)[:, 0]  # [B]
         adv = self._normalized(advantages[idx])  # [B]
         if self.head == "categorical":
             log_prob, entropy_mean = self._categorical(out, actions[idx])
@@ -174,8 +232,8 @@ class NumpyPPOLearner:
         d_log_prob *= unclipped <= clipped
         v_loss = self._value_grad(value, old_values[idx], returns[idx])
         self._head_grad(d_log_prob, n)
-        self.actor.backward(self._d_out, x)
-        self.critic.backward(self._d_value, x)
+        self.actor.backward_array(self._d_out, x)
+        self.critic.backward_array(self._d_value, x)
         off = ratio - 1.0
         return MinibatchInfo(
             policy_loss=policy_loss,
@@ -231,7 +289,7 @@ class NumpyPPOLearner:
         c = self.clip_range_vf
         predicted = value if c is None else old + np.minimum(np.maximum(value - old, -c), c)
         error = predicted - returns  # [B]
-        d_value = self._d_value.numpy()[:, 0]  # [B]
+        d_value = self._d_value[:, 0]  # [B]
         np.multiply(error, 2.0 * self.vf_coef / n, out=d_value)
         if c is not None:  # no gradient where the prediction was clipped
             d_value *= np.abs(value - old) <= c
@@ -240,7 +298,7 @@ class NumpyPPOLearner:
     def _head_grad(self, d_log_prob: np.ndarray, n: int) -> None:
         """Write ``d loss / d actor output`` ``[B, A]`` (and the log-std gradient) from
         ``d loss / d log π`` and the entropy bonus."""
-        d_out = self._d_out.numpy()  # [B, A]
+        d_out = self._d_out  # [B, A]
         if self.head == "categorical":
             act, p, log_p, neg_entropy = self._head_state
             np.multiply(p, -d_log_prob[:, None], out=d_out)  # d log π(a)/dz = onehot - p

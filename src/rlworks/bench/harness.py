@@ -244,7 +244,9 @@ CASES: dict[str, BenchCase] = {
             "`ppo-cartpole`): `lin_X` is rl-zoo's linear schedule, X annealed to 0 over the "
             "100,000-step budget of `model.learn`, which is rlworks' anneal_lr and "
             "anneal_clip_range with anneal_steps 100,000; separate [64, 64] tanh actor and "
-            "critic, orthogonal initialization and Adam eps 1e-5 in both libraries.",
+            "critic, orthogonal initialization and Adam eps 1e-5 in both libraries. With "
+            "`--device cpu` rlworks trains with PPO's NumPy engine (`NumpyPPO`, the same "
+            "algorithm and checkpoints without importing torch); SB3 with torch.",
         ),
         BenchCase(
             name="sac-pendulum",
@@ -375,7 +377,8 @@ def rlworks_command(case: BenchCase, kind: Kind, seed: int, run_dir: str | Path)
     if case.torch_threads is not None:
         command += ["--set", f"train.torch_threads={case.torch_threads}"]
     command += ["--seed", str(seed), "--n-envs", str(case.n_envs), "--device", "cpu"]
-    command += ["--eval-episodes", str(case.eval_episodes)]
+    # No learning-curve plot (matplotlib, ~0.4 s): SB3's runner draws none either.
+    command += ["--eval-episodes", str(case.eval_episodes), "--set", "train.plot=false"]
     if kind == "throughput":
         # Evaluation only at the end, and no early stop whatever the preset says.
         command += ["--steps", str(case.throughput_steps), "--eval-every", "0"]
@@ -950,7 +953,9 @@ def _paragraph(report: Mapping[str, Any], results: str | Path) -> str:
         "(rlworks: the trainer's `steps_per_s`; SB3: time in `model.learn` plus the final "
         "evaluation, which rlworks' clock also holds). Time to solve (seeds "
         f"{', '.join(map(str, seeds))}): the whole command from process start to exit (Python "
-        f"and torch imports included; rlworks also writes its run directory), evaluating the "
+        f"and library imports included; rlworks also writes its run directory — config, "
+        f"metrics, TensorBoard events, checkpoint, eval.json — all but the curve plot, which "
+        f"neither side draws), evaluating the "
         f"deterministic policy every {case['eval_every']:,} steps on {case['eval_episodes']} "
         f"episodes (episode k reset with seed + 10,000 + k) and stopping at the first mean ≥ "
         f"{case['target_return']:g}, at most {case['solve_steps']:,} steps. An unsolved seed "

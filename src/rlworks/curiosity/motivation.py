@@ -29,7 +29,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from rlworks.config import config_from_dict, config_to_dict
+from rlworks.config import config_to_dict
 from rlworks.curiosity.base import (
     Curiosity,
     CuriosityBatch,
@@ -39,27 +39,13 @@ from rlworks.curiosity.base import (
 )
 from rlworks.curiosity.icm import ICM
 from rlworks.curiosity.rnd import RND
-from rlworks.errors import ConfigError, NonFiniteError, SpaceMismatchError
+from rlworks.curiosity.settings import CURIOSITY, check_curiosity
+from rlworks.errors import NonFiniteError, SpaceMismatchError
 from rlworks.nets.mlp import flat_size, seeded
 
 __all__ = ["CURIOSITY", "IntrinsicMotivation", "check_curiosity", "make_curiosity"]
 
 CuriosityName = Literal["none", "rnd", "icm"]
-CURIOSITY: tuple[str, ...] = ("none", "rnd", "icm")
-
-
-def check_curiosity(name: str, intrinsic_coef: float, settings: dict[str, Any]) -> CuriosityConfig:
-    """Validate an agent config's curiosity fields; returns the parsed settings.
-
-    Raises:
-        ConfigError: Unknown module name, a negative coefficient, or bad settings (naming the
-            key).
-    """
-    if name not in CURIOSITY:
-        raise ConfigError(f"curiosity must be one of {', '.join(CURIOSITY)}, got {name!r}")
-    if not (intrinsic_coef >= 0 and math.isfinite(intrinsic_coef)):
-        raise ConfigError(f"intrinsic_coef must be >= 0, got {intrinsic_coef}")
-    return config_from_dict(CuriosityConfig, settings, source="curiosity_settings")
 
 
 class IntrinsicMotivation:

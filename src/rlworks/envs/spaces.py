@@ -10,7 +10,7 @@ import numpy as np
 
 from rlworks.errors import SpaceMismatchError
 
-__all__ = ["require_spaces", "space_signature"]
+__all__ = ["require_bounded_actions", "require_spaces", "space_signature"]
 
 
 def space_signature(space: gym.Space[Any]) -> str:
@@ -73,3 +73,21 @@ def require_spaces(
                 f"{algo} cannot handle {env_name}: its {what} space is {space_signature(space)}, "
                 f"expected {allowed}{hint}"
             )
+
+
+def require_bounded_actions(action_space: gym.Space[Any], algo: str, env_name: str) -> None:
+    """Refuse Box action spaces with an infinite bound: Gaussian actions are clipped to the
+    bounds when the environment is stepped, which needs finite ones.
+
+    Raises:
+        SpaceMismatchError: Naming the env, its bounds and what to do.
+    """
+    if isinstance(action_space, gym.spaces.Box) and not (
+        np.isfinite(action_space.low).all() and np.isfinite(action_space.high).all()
+    ):
+        raise SpaceMismatchError(
+            f"{algo} clips its Gaussian actions to the action bounds, but {env_name} has "
+            f"unbounded actions (low={action_space.low.tolist()}, "
+            f"high={action_space.high.tolist()}); wrap the environment so that its Box action "
+            "space has finite low and high bounds"
+        )

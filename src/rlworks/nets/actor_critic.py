@@ -36,31 +36,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from rlworks.envs.spaces import space_signature
+from rlworks.envs.spaces import require_bounded_actions, space_signature
 from rlworks.errors import SpaceMismatchError
 from rlworks.nets.mlp import Init, NumpyForward, as_float_batch, flat_size, mlp
+from rlworks.nets.numpy_mlp import box_scaling
 
 __all__ = ["ActorCritic", "ActorCriticSettings", "make_actor_critic", "require_bounded_actions"]
 
 _HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
-
-
-def require_bounded_actions(action_space: gym.Space[Any], algo: str, env_name: str) -> None:
-    """Refuse Box action spaces with an infinite bound: Gaussian actions are clipped to the
-    bounds when the environment is stepped, which needs finite ones.
-
-    Raises:
-        SpaceMismatchError: Naming the env, its bounds and what to do.
-    """
-    if isinstance(action_space, gym.spaces.Box) and not (
-        np.isfinite(action_space.low).all() and np.isfinite(action_space.high).all()
-    ):
-        raise SpaceMismatchError(
-            f"{algo} clips its Gaussian actions to the action bounds, but {env_name} has "
-            f"unbounded actions (low={action_space.low.tolist()}, "
-            f"high={action_space.high.tolist()}); wrap the environment so that its Box action "
-            "space has finite low and high bounds"
-        )
 
 
 class _SlotNumpyForward(NumpyForward):
@@ -129,17 +112,10 @@ class ActorCritic(nn.Module):
         self.obs_dim = flat_size(observation_space.shape)
         self.scale_obs = scale_obs
         if scale_obs:
-            low = np.asarray(observation_space.low, dtype=np.float64).reshape(-1)  # [D]
-            high = np.asarray(observation_space.high, dtype=np.float64).reshape(-1)  # [D]
-            if not (np.isfinite(low).all() and np.isfinite(high).all() and (high > low).all()):
-                raise SpaceMismatchError(
-                    f"scale_obs maps observations from their bounds onto [-1, 1], but {env_name} "
-                    f"has observation bounds low={low.tolist()}, high={high.tolist()}; "
-                    "it needs finite bounds with high > low (or scale_obs: false)"
-                )
             # x' = (x - center) / half_width, as float32 NumPy arrays and torch buffers.
-            self._obs_center = ((high + low) / 2).astype(np.float32)  # [D]
-            self._obs_inv_half = (2 / (high - low)).astype(np.float32)  # [D]
+            center, inv_half = box_scaling(observation_space, True, env_name)
+            assert center is not None and inv_half is not None
+            self._obs_center, self._obs_inv_half = center, inv_half  # [D] each
             self.register_buffer("obs_center", torch.from_numpy(self._obs_center), persistent=False)
             self.register_buffer(
                 "obs_inv_half", torch.from_numpy(self._obs_inv_half), persistent=False

@@ -74,6 +74,7 @@ class MLPStack:
         self.weight_grads_np = [w.numpy() for w in self.weight_grads]
         self.bias_grads = parameter_grads([m.bias for m in linears])
         self.out_features = int(self.weights[-1].shape[0])
+        self.in_features = int(self.weights[0].shape[1])
         self.acts: list[torch.Tensor] = []
         self.upstream: list[torch.Tensor] = []
 
@@ -103,6 +104,16 @@ class MLPStack:
                 activate_(self.acts[i], self.relu)
             x = self.acts[i]
         return x
+
+    def forward_array(self, x: np.ndarray) -> np.ndarray:
+        """:meth:`forward` for a float32 NumPy input; the output as a NumPy view of its buffer
+        (the :class:`~rlworks.agents.ppo_fast.ArrayStack` interface)."""
+        out: np.ndarray = self.forward(torch.from_numpy(x)).numpy()
+        return out
+
+    def backward_array(self, grad: np.ndarray, x: np.ndarray) -> None:
+        """:meth:`backward` for float32 NumPy arrays."""
+        self.backward(torch.from_numpy(grad), torch.from_numpy(x))
 
     def backward(self, grad: torch.Tensor, x: torch.Tensor) -> None:
         """Write ``d loss / d params`` given ``grad = d loss / d output`` ``[B, out]`` of the

@@ -7,13 +7,13 @@ import functools
 import itertools
 import math
 from collections.abc import Callable, Iterator, Sequence
-from typing import Literal
 
 import numpy as np
 import torch
 from torch import nn
 
 from rlworks.errors import ConfigError
+from rlworks.nets.names import ACTIVATION_NAMES, Init
 
 __all__ = [
     "ACTIVATIONS",
@@ -26,20 +26,11 @@ __all__ = [
     "seeded",
 ]
 
-ACTIVATIONS: dict[str, type[nn.Module]] = {
-    "relu": nn.ReLU,
-    "elu": nn.ELU,
-    "tanh": nn.Tanh,
-    "gelu": nn.GELU,
-    "silu": nn.SiLU,
-    "leaky_relu": nn.LeakyReLU,
-}
-"""Hidden-layer activations by the name configs use."""
-
-Init = Literal["torch", "glorot", "orthogonal"]
-"""Weight initialization: PyTorch's default (Kaiming-uniform), Glorot-uniform with zero biases
-(Keras' default, which the chapter's networks use) or orthogonal with zero biases (the usual
-choice for policy-gradient networks)."""
+ACTIVATIONS: dict[str, type[nn.Module]] = dict(
+    zip(ACTIVATION_NAMES, (nn.ReLU, nn.ELU, nn.Tanh, nn.GELU, nn.SiLU, nn.LeakyReLU), strict=True)
+)
+"""Hidden-layer activations by the name configs use (the names of
+:data:`~rlworks.nets.names.ACTIVATION_NAMES`)."""
 
 
 def init_linear(layer: nn.Linear, init: Init, gain: float = 1.0) -> None:

@@ -229,38 +229,58 @@ def _fmt(value: float | None) -> str:
     return f"{value:.6g}"
 
 
+class _ScalarWriter:
+    """Scalar summaries into a TensorBoard event file, through the ``tensorboard`` package
+    itself (what ``torch.utils.tensorboard.SummaryWriter`` wraps, without importing torch)."""
+
+    def __init__(self, log_dir: Path) -> None:
+        from tensorboard.compat.proto.event_pb2 import Event
+        from tensorboard.compat.proto.summary_pb2 import Summary
+        from tensorboard.summary.writer.event_file_writer import EventFileWriter
+
+        self._event, self._summary = Event, Summary
+        self._file = EventFileWriter(str(log_dir))
+
+    def add_scalar(self, tag: str, value: float, step: int) -> None:
+        summary = self._summary(value=[self._summary.Value(tag=tag, simple_value=float(value))])
+        self._file.add_event(self._event(summary=summary, step=step, wall_time=time.time()))
+
+    def close(self) -> None:
+        self._file.close()
+
+
 class TensorBoardLogger(Callback):
     """Writes TensorBoard event files into the run directory (``tensorboard --logdir runs``)."""
 
     def __init__(self, log_dir: Path) -> None:
         """Log to ``log_dir``."""
         self.log_dir = log_dir
-        self._writer: Any = None
+        self._writer: _ScalarWriter | None = None
         self._every = Every(0)
 
     def on_train_start(self, state: TrainState) -> None:
         """Open the event file."""
-        from torch.utils.tensorboard import SummaryWriter
-
-        self._writer = SummaryWriter(log_dir=str(self.log_dir))
+        self._writer = _ScalarWriter(self.log_dir)
         self._every = Every(state.config.log_every, state.step)
 
     def on_iteration(self, state: TrainState) -> None:
         """Log training metrics and the agent's diagnostics every ``log_every`` steps."""
-        if not self._every.due(state.step):
+        writer = self._writer
+        if writer is None or not self._every.due(state.step):
             return
         for name, value in state.metrics.items():
             if not math.isnan(value):
-                self._writer.add_scalar(f"train/{name}", value, state.step)
+                writer.add_scalar(f"train/{name}", value, state.step)
         for name, value in state.info.items():
-            self._writer.add_scalar(f"agent/{name}", value, state.step)
+            writer.add_scalar(f"agent/{name}", value, state.step)
         if state.wall_s > 0:
-            self._writer.add_scalar("perf/steps_per_s", state.step / state.wall_s, state.step)
+            writer.add_scalar("perf/steps_per_s", state.step / state.wall_s, state.step)
 
     def on_eval(self, state: TrainState, result: EvalResult) -> None:
         """Log the evaluation."""
-        self._writer.add_scalar("eval/mean_return", result.mean, state.step)
-        self._writer.add_scalar("eval/std_return", result.std, state.step)
+        if self._writer is not None:
+            self._writer.add_scalar("eval/mean_return", result.mean, state.step)
+            self._writer.add_scalar("eval/std_return", result.std, state.step)
 
     def on_train_end(self, state: TrainState) -> None:
         """Flush and close the event file."""

@@ -1,24 +1,30 @@
 """Checkpoint files: atomic writes, a versioned format, and the checks made when loading one.
 
 A checkpoint is a ``torch.save`` archive of plain data (tensors, numbers, strings, lists, dicts),
-loaded with ``weights_only=True`` so that opening one never runs code. It carries the format
-version, the rlworks version, the algorithm and its config, the environment id and the signatures
-of its spaces, the agent's state (networks, optimizer, RNG) and, when written by the trainer, the
-trainer's counters.
+loaded with ``weights_only=True`` so that opening one never runs code. NumPy arrays in a payload
+are stored as tensors. A process that never imported torch (a NumPy engine's run) writes the
+same format through :func:`~rlworks.training.torch_archive.write_torch_archive`; reading one
+always takes torch.
+
+It carries the format version, the rlworks version, the algorithm and its config, the
+environment id and the signatures of its spaces, the agent's state (networks, optimizer, RNG)
+and, when written by the trainer, the trainer's counters.
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
-import torch
+import numpy as np
 
 from rlworks._version import __version__
 from rlworks.envs.spaces import space_signature
 from rlworks.errors import CheckpointError
 from rlworks.fileio import atomic_path
+from rlworks.training.torch_archive import write_torch_archive
 
 __all__ = [
     "FORMAT",
@@ -48,8 +54,26 @@ def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> Path:
     data = {"format": FORMAT, "format_version": FORMAT_VERSION, "rlworks_version": __version__}
     data.update(payload)
     with atomic_path(path) as tmp:
-        torch.save(data, tmp)
+        if "torch" in sys.modules:
+            import torch
+
+            torch.save(_arrays_as_tensors(data), tmp)
+        else:  # nothing here holds a tensor: write the archive without importing torch
+            write_torch_archive(data, tmp)
     return path
+
+
+def _arrays_as_tensors(obj: Any) -> Any:
+    """``obj`` with every NumPy array inside dicts, lists and tuples turned into a tensor."""
+    if isinstance(obj, np.ndarray):
+        import torch
+
+        return torch.from_numpy(obj.copy())
+    if isinstance(obj, dict):
+        return {key: _arrays_as_tensors(value) for key, value in obj.items()}
+    if type(obj) in (list, tuple):  # exactly: named tuples and torch.Size stay as they are
+        return type(obj)(_arrays_as_tensors(item) for item in obj)
+    return obj
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
@@ -62,6 +86,8 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint {str(path)!r} does not exist")
+    import torch
+
     try:
         data = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:

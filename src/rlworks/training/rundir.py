@@ -83,11 +83,14 @@ def read_run_config(path: str | Path) -> dict[str, Any]:
 
 
 def finish_run_dir(
-    path: Path, state: TrainState, result: TrainResult, *, target_return: float | None
+    path: Path,
+    state: TrainState,
+    result: TrainResult,
+    *,
+    target_return: float | None,
+    plot: bool = True,
 ) -> None:
-    """Write ``eval.json`` and ``curve.png`` once training has ended."""
-    from rlworks.viz.curves import plot_learning_curves
-
+    """Write ``eval.json`` and (with ``plot``) ``curve.png`` once training has ended."""
     if state.last_eval is not None:
         report = {
             "step": state.last_eval_step,
@@ -95,7 +98,9 @@ def finish_run_dir(
             "train": result.to_dict(),
         }
         atomic_write_bytes(path / "eval.json", (json.dumps(report, indent=2) + "\n").encode())
-    if (path / "metrics.csv").is_file():
+    if plot and (path / "metrics.csv").is_file():
+        from rlworks.viz.curves import plot_learning_curves
+
         plot_learning_curves(
             [path],
             path / "curve.png",

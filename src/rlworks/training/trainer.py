@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import math
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -18,11 +19,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-import torch
 from threadpoolctl import threadpool_limits
 
 from rlworks.errors import ConfigError, NonFiniteError
-from rlworks.optim import flush_denormals
 from rlworks.training.callbacks import (
     Callback,
     CheckpointCallback,
@@ -97,7 +96,11 @@ class TrainConfig:
     """Treat subnormal floats as zero in the training thread
     (:func:`rlworks.optim.flush_denormals`): Adam's moments of weights whose gradient stays zero
     decay into subnormals, whose arithmetic is ~20x slower on x86; off keeps IEEE arithmetic to
-    the last bit in this process (A3C's worker processes always flush)."""
+    the last bit in this process (A3C's worker processes always flush). It takes torch's switch,
+    so a run that never imports torch (the NumPy engines) keeps IEEE arithmetic."""
+    plot: bool = True
+    """Draw the learning curve ``curve.png`` into the run directory when the run ends (about
+    0.4 s, mostly importing matplotlib; ``rlworks plot RUN_DIR`` draws it later)."""
 
     def validate(self) -> None:
         """Check ranges; raise :class:`ConfigError` naming the key."""
@@ -235,12 +238,18 @@ def train(
 
     wanted = config.torch_threads or agent.torch_threads()
     thread_limits = contextlib.ExitStack()  # undone in the finally clause below
+    torch_loaded = "torch" in sys.modules  # not for the NumPy engines, which never import it
     if wanted is not None:
-        thread_limits.callback(torch.set_num_threads, torch.get_num_threads())
-        torch.set_num_threads(wanted)
+        if torch_loaded:
+            import torch
+
+            thread_limits.callback(torch.set_num_threads, torch.get_num_threads())
+            torch.set_num_threads(wanted)
         # NumPy's BLAS too: idle OpenBLAS threads spin, stealing the cores the env and torch use.
         thread_limits.enter_context(threadpool_limits(limits=wanted, user_api="blas"))
-    if config.flush_denormals:
+    if config.flush_denormals and torch_loaded:
+        from rlworks.optim import flush_denormals
+
         thread_limits.enter_context(flush_denormals())
     start = time.perf_counter()
     eval_due = Every(config.eval_every, state.step)
@@ -299,7 +308,7 @@ def train(
     finally:
         thread_limits.close()
     if path is not None:
-        finish_run_dir(path, state, result, target_return=config.target_return)
+        finish_run_dir(path, state, result, target_return=config.target_return, plot=config.plot)
     return result
 
 
