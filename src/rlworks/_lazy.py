@@ -10,6 +10,7 @@ name lives and the module is imported only when the name is first used.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import sys
 import types
 from collections.abc import Callable, Mapping
@@ -23,6 +24,9 @@ def lazy_exports(
 ) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
     """``__getattr__`` and ``__dir__`` for ``package``.
 
+    A name that is not an export but a submodule of the package imports that submodule, as
+    the eager ``__init__`` had made every submodule an attribute of the package.
+
     Args:
         package: The package's ``__name__`` (for error messages).
         exports: Public name → the module that defines it.
@@ -34,9 +38,12 @@ def lazy_exports(
 
     def __getattr__(name: str) -> Any:
         module = exports.get(name)
-        if module is None:
+        if module is not None:
+            value = getattr(importlib.import_module(module), name)
+        elif importlib.util.find_spec(f"{package}.{name}") is not None:
+            value = importlib.import_module(f"{package}.{name}")  # a submodule, as before
+        else:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
-        value = getattr(importlib.import_module(module), name)
         namespace[name] = value
         return value
 

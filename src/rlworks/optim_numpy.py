@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from rlworks.errors import ConfigError
+from rlworks.errors import CheckpointError, ConfigError
 
 __all__ = ["NumpyAdam", "clip_grad_norm"]
 
@@ -35,7 +35,7 @@ class NumpyAdam:
         grad: Its gradient (read at each :meth:`step`).
         lr: Step size.
         betas: Decay rates of the moment estimates.
-        eps: Added to the denominator.
+        eps: Added to the denominator (the default is :data:`rlworks.optim.DEFAULT_EPS`).
     """
 
     def __init__(
@@ -44,7 +44,7 @@ class NumpyAdam:
         grad: np.ndarray,
         lr: float,
         betas: tuple[float, float] = (0.9, 0.999),
-        eps: float = 1e-8,
+        eps: float = 1e-7,
     ) -> None:
         if not lr > 0:
             raise ConfigError(f"learning_rate must be > 0, got {lr}")
@@ -89,13 +89,14 @@ class NumpyAdam:
         """Restore what :meth:`state_dict` (of either engine) returned.
 
         Raises:
-            ValueError: Moment vectors of another size.
+            CheckpointError: Moment vectors of another size than the parameters.
         """
         exp_avg = np.asarray(state["exp_avg"], dtype=np.float32)
         exp_avg_sq = np.asarray(state["exp_avg_sq"], dtype=np.float32)
         if exp_avg.shape != self.param.shape or exp_avg_sq.shape != self.param.shape:
-            raise ValueError(
-                f"optimizer state for {exp_avg.size} parameters, this network has {self.param.size}"
+            raise CheckpointError(
+                f"the optimizer state holds moments of {exp_avg.size} and {exp_avg_sq.size} "
+                f"values, this network has {self.param.size} parameters"
             )
         self.lr, self.eps = float(state["lr"]), float(state["eps"])
         self.betas = (float(state["betas"][0]), float(state["betas"][1]))

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+import torch
 
 import rlworks as rw
 from rlworks.agents import PPO, NumpyPPO, PPOConfig, get_agent_class
@@ -72,6 +73,18 @@ def test_same_weights_give_the_torch_engines_actions_values_and_gradient(
     np.testing.assert_allclose(twin.grads, ours.flat.grad.numpy(), rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize(("env_id", "settings"), [CASES[0], CASES[3], CASES[4]])
+def test_exploring_draws_the_torch_engines_actions_from_the_same_generator(
+    env_id: str, settings: dict[str, Any]
+) -> None:
+    ours, twin = _twins(env_id, settings)
+    twin.rng.bit_generator.state = ours.rng.bit_generator.state
+    obs = np.random.default_rng(0).standard_normal((6, *twin.observation_space.shape))
+    np.testing.assert_allclose(twin.act(obs), ours.act(obs), rtol=1e-5, atol=1e-6)
+    for staged_numpy, staged_torch in zip(twin.buffer._staged, ours.buffer._staged, strict=True):
+        np.testing.assert_allclose(staged_numpy, staged_torch, rtol=1e-5, atol=1e-6)
+
+
 @pytest.mark.parametrize(("env_id", "settings"), [CASES[1], CASES[5]])
 def test_an_update_takes_the_steps_of_the_torch_engine(
     env_id: str, settings: dict[str, Any]
@@ -101,8 +114,7 @@ def test_checkpoints_load_into_either_engine(tmp_path: Path) -> None:
     twin.learn(128, progress=False)
     obs = np.random.default_rng(0).standard_normal((5, 3)).astype(np.float32)
     twin.save(tmp_path / "numpy.pt")
-    assert isinstance(rw.load(tmp_path / "numpy.pt", device="cpu"), NumpyPPO)  # as train picks
-    loaded = rw.load(tmp_path / "numpy.pt")  # device auto: the torch engine
+    loaded = rw.load(tmp_path / "numpy.pt", device="cpu")  # engine auto: the torch engine
     np.testing.assert_allclose(loaded.act(obs, explore=False), twin.act(obs, explore=False),
                                rtol=1e-6)  # fmt: skip
     # 2 rollouts of 32 * 2 rows, 10 epochs of 2 minibatches each: 40 Adam steps.
@@ -112,6 +124,18 @@ def test_checkpoints_load_into_either_engine(tmp_path: Path) -> None:
     np.testing.assert_array_equal(back.params, twin.params)
     np.testing.assert_array_equal(back.optimizer.exp_avg, twin.optimizer.exp_avg)
     assert back.rng.bit_generator.state == twin.rng.bit_generator.state
+
+
+def test_load_gives_the_numpy_engine_to_a_config_that_names_it(tmp_path: Path) -> None:
+    NumpyPPO("CartPole-v1", PPOConfig(engine="numpy")).save(tmp_path / "a.pt")
+    assert isinstance(rw.load(tmp_path / "a.pt", device="cpu"), NumpyPPO)
+    assert isinstance(rw.load(tmp_path / "a.pt", device="auto"), NumpyPPO)  # runs on the CPU
+    # On a GPU device that engine does not run: the torch engine loads it.
+    if torch.cuda.is_available():
+        assert isinstance(rw.load(tmp_path / "a.pt", device="cuda"), PPO)
+    else:  # the torch engine's own refusal, not the NumPy engine's "runs on the CPU"
+        with pytest.raises(ConfigError, match="CUDA is not available"):
+            rw.load(tmp_path / "a.pt", device="cuda")
 
 
 def test_a_checkpoint_of_another_network_is_refused() -> None:
@@ -132,7 +156,9 @@ print(json.dumps({"code": code, "torch": "torch" in sys.modules}))
 """
 
 
-def test_a_cpu_run_from_the_command_line_never_imports_torch(tmp_path: Path) -> None:
+def test_a_cpu_run_from_the_command_line_never_imports_torch_and_resumes(
+    tmp_path: Path, cli: Any
+) -> None:
     run = tmp_path / "run"
     args = ["train", "ppo", "CartPole-v1", "--device", "cpu", "--steps", "2048",
             "--eval-every", "1024", "--eval-episodes", "2", "--set", "train.plot=false",
@@ -140,10 +166,44 @@ def test_a_cpu_run_from_the_command_line_never_imports_torch(tmp_path: Path) -> 
     done = subprocess.run([sys.executable, "-c", _NO_TORCH_RUN, *args], capture_output=True,
                           text=True, check=True, timeout=120)  # fmt: skip
     assert json.loads(done.stdout.strip().splitlines()[-1]) == {"code": 0, "torch": False}
-    # What it wrote without torch is a torch.save archive the torch engine reads.
-    agent = rw.load(run)
-    assert isinstance(agent, PPO) and agent.num_timesteps >= 2048
     assert list(run.glob("events.out.tfevents.*")) and not (run / "curve.png").exists()
+    # Resumed in this process (torch loaded): the same engine, from the torch-free checkpoint.
+    resumed = cli("train", "--resume", str(run), "--steps", "3072", "--quiet", "--json")
+    assert resumed.code == 0, resumed.err
+    assert resumed.json["steps"] >= 3072 and NumpyPPO.load(run / "checkpoints" / "final.pt")
+
+
+_NO_TORCH_SAVE = """
+import json, sys
+import numpy as np
+import rlworks as rw
+from rlworks.agents.ppo_numpy import NumpyPPO
+from rlworks.agents.ppo_config import PPOConfig
+out = sys.argv[1]
+env = rw.make_env("Pendulum-v1", n_envs=2, seed=0)
+agent = NumpyPPO(env, PPOConfig(n_steps=32, batch_size=32), seed=5)
+agent.learn(128, progress=False)
+agent.save(out + "/agent.pt")
+np.save(out + "/params.npy", agent.params)
+np.save(out + "/exp_avg_sq.npy", agent.optimizer.exp_avg_sq)
+print(json.dumps({"rng": agent.rng.bit_generator.state, "steps": agent.optimizer.steps,
+                  "torch": "torch" in sys.modules}))
+"""
+
+
+def test_a_checkpoint_written_without_torch_holds_the_whole_state(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-c", _NO_TORCH_SAVE, str(tmp_path)],
+                          capture_output=True, text=True, check=True, timeout=120)  # fmt: skip
+    written = json.loads(done.stdout.strip().splitlines()[-1])
+    assert written["torch"] is False
+    back = NumpyPPO.load(tmp_path / "agent.pt")
+    np.testing.assert_array_equal(back.params, np.load(tmp_path / "params.npy"))
+    np.testing.assert_array_equal(back.optimizer.exp_avg_sq, np.load(tmp_path / "exp_avg_sq.npy"))
+    assert back.optimizer.steps == written["steps"] == 40
+    assert back.rng.bit_generator.state == written["rng"]
+    torch_engine = rw.load(tmp_path / "agent.pt")
+    assert isinstance(torch_engine, PPO)
+    np.testing.assert_array_equal(torch_engine.flat.param.detach().numpy(), back.params)
 
 
 def test_the_engine_choice() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 import zipfile
 from pathlib import Path
 
@@ -44,13 +45,17 @@ def test_plain_data_and_arrays_come_back_from_torch_load(tmp_path: Path) -> None
 
 
 def test_storages_are_aligned_for_memory_mapping(tmp_path: Path) -> None:
-    write_torch_archive({"a": np.ones(3, np.float32), "b": np.ones(5, np.int64)}, tmp_path / "a.pt")
-    with zipfile.ZipFile(tmp_path / "a.pt") as archive:
+    path = tmp_path / "a.pt"
+    write_torch_archive({"a": np.ones(3, np.float32), "b": np.ones(5, np.int64)}, path)
+    raw = path.read_bytes()
+    with zipfile.ZipFile(path) as archive:
         for info in archive.infolist():
-            if "/data/" in info.filename:
-                start = info.header_offset + 30 + len(info.filename) + len(info.extra)
+            if "/data/" in info.filename:  # where the data starts, from the local header itself
+                name_len, extra_len = struct.unpack("<HH", raw[info.header_offset + 26 :][:4])
+                start = info.header_offset + 30 + name_len + extra_len
                 assert start % 64 == 0, info.filename
-    back = torch.load(tmp_path / "a.pt", weights_only=True, mmap=True)
+                assert raw[start : start + info.file_size] == archive.read(info)
+    back = torch.load(path, weights_only=True, mmap=True)
     assert back["b"].tolist() == [1] * 5
 
 
@@ -68,7 +73,9 @@ def test_what_it_cannot_write_is_named(tmp_path: Path, data: object, match: str)
 
 
 def test_save_checkpoint_stores_arrays_as_tensors_when_torch_is_loaded(tmp_path: Path) -> None:
-    path = save_checkpoint(tmp_path / "c.pt", {"agent": {"w": np.ones((2, 2), np.float32)}})
-    back = torch.load(path, weights_only=True)
+    payload = {"w": np.ones((2, 2), np.float32), "n": [np.float64(0.5), np.int64(3)]}
+    path = save_checkpoint(tmp_path / "c.pt", {"agent": payload})
+    back = torch.load(path, weights_only=True)  # NumPy objects would be refused here
     assert back["format"] == FORMAT
     assert isinstance(back["agent"]["w"], torch.Tensor) and back["agent"]["w"].sum() == 4
+    assert back["agent"]["n"] == [0.5, 3] and type(back["agent"]["n"][1]) is int

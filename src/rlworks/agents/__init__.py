@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, MutableMapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     from rlworks.agents.sac import SAC, SACConfig
     from rlworks.agents.search import RandomSearch, RandomSearchConfig
     from rlworks.tabular.agents import SARSA, TD0, ExpectedSARSA, QLearning, TabularConfig
+    from rlworks.training.checkpoint import find_checkpoint as find_checkpoint
+    from rlworks.training.checkpoint import load_checkpoint as load_checkpoint
 
 _EXPORTS = {
     **dict.fromkeys(("A2C", "A2CConfig"), "rlworks.agents.a2c"),
@@ -53,6 +55,8 @@ _EXPORTS = {
     **dict.fromkeys(
         ("SARSA", "TD0", "ExpectedSARSA", "QLearning", "TabularConfig"), "rlworks.tabular.agents"
     ),
+    # Not in __all__, importable from here before the package became lazy.
+    **dict.fromkeys(("find_checkpoint", "load_checkpoint"), "rlworks.training.checkpoint"),
 }
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
 
@@ -127,30 +131,48 @@ _CONFIG_CLASSES = {
 }
 
 
-class _Algorithms(Mapping[str, "type[Agent[Any]]"]):
-    """Name → agent class, each class imported when it is first looked up."""
+class _Algorithms(MutableMapping[str, "type[Agent[Any]]"]):
+    """Name → agent class. The built-in classes are imported when first looked up;
+    ``ALGORITHMS[name] = cls`` registers another (or replaces a built-in one)."""
+
+    def __init__(self) -> None:
+        self.added: dict[str, type[Agent[Any]]] = {}
 
     def __getitem__(self, name: str) -> type[Agent[Any]]:
+        if name in self.added:
+            return self.added[name]
         module, cls, _ = _ALGORITHMS[name]
         agent_cls: type[Agent[Any]] = getattr(importlib.import_module(module), cls)
         return agent_cls
 
+    def __setitem__(self, name: str, cls: type[Agent[Any]]) -> None:
+        self.added[name] = cls
+
+    def __delitem__(self, name: str) -> None:
+        if name not in self.added:
+            raise KeyError(f"{name!r} is a built-in algorithm or unknown; only added ones go")
+        del self.added[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.added or name in _ALGORITHMS
+
     def __iter__(self) -> Iterator[str]:
-        return iter(_ALGORITHMS)
+        return iter({**dict.fromkeys(_ALGORITHMS), **dict.fromkeys(self.added)})
 
     def __len__(self) -> int:
-        return len(_ALGORITHMS)
+        return len(set(_ALGORITHMS) | set(self.added))
 
 
-ALGORITHMS: Mapping[str, type[Agent[Any]]] = _Algorithms()
-"""Every algorithm ``rlworks train`` knows, by name (classes load on first lookup)."""
+_REGISTRY = _Algorithms()
+ALGORITHMS: MutableMapping[str, type[Agent[Any]]] = _REGISTRY
+"""Every algorithm ``rlworks train`` knows, by name (built-in classes load on first lookup)."""
 
 
 def _unknown(name: str) -> ConfigError:
-    close = difflib.get_close_matches(name, list(_ALGORITHMS), n=1)
+    close = difflib.get_close_matches(name, list(ALGORITHMS), n=1)
     hint = f"did you mean {close[0]!r}? " if close else ""
     return ConfigError(
-        f"unknown algorithm {name!r}; {hint}available: {', '.join(sorted(_ALGORITHMS))}"
+        f"unknown algorithm {name!r}; {hint}available: {', '.join(sorted(ALGORITHMS))}"
     )
 
 
@@ -160,7 +182,7 @@ def get_algorithm(name: str) -> type[Agent[Any]]:
     Raises:
         ConfigError: Unknown name, with close matches and the full list.
     """
-    if name not in _ALGORITHMS:
+    if name not in ALGORITHMS:
         raise _unknown(name)
     return ALGORITHMS[name]
 
@@ -188,8 +210,11 @@ def get_config_class(name: str) -> type[Any]:
     Raises:
         ConfigError: Unknown name, with close matches and the full list.
     """
-    if name not in _ALGORITHMS:
+    if name not in ALGORITHMS:
         raise _unknown(name)
+    if name in _REGISTRY.added:
+        added: type[Any] = ALGORITHMS[name].config_cls
+        return added
     _, cls, module = _ALGORITHMS[name]
     config_cls: type[Any] = getattr(importlib.import_module(module), _CONFIG_CLASSES[cls])
     return config_cls
@@ -200,8 +225,9 @@ def load(
 ) -> Agent[Any]:
     """Load any agent from a checkpoint file or a run directory (its final checkpoint).
 
-    PPO comes back as the engine its config names (``engine: numpy`` or ``torch``); with
-    ``auto``, as the torch engine unless ``device`` is cpu, as ``rlworks train`` picks it.
+    PPO comes back as the torch engine (:class:`PPO`, which reads either engine's
+    checkpoints), or as :class:`NumpyPPO` when its config says ``engine: numpy`` and ``device``
+    is one that engine runs on.
 
     Args:
         path: A checkpoint file, or a run directory written by ``rlworks train``.
@@ -220,7 +246,12 @@ def load(
     algo = str(payload["algo"])
     try:
         config = config_from_dict(get_config_class(algo), payload["config"], source=source)
-        cls = get_agent_class(algo, config, device)
+        cls = get_algorithm(algo)
+        if algo == "ppo" and config.engine == "numpy":
+            from rlworks.agents.ppo_numpy import NumpyPPO
+
+            if NumpyPPO.unsupported(config, device) is None:
+                cls = NumpyPPO
     except ConfigError as exc:
         raise CheckpointError(f"{source}: {exc}") from None
     return cls.from_payload(payload, env, device=device, source=source)

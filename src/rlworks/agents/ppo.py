@@ -27,7 +27,6 @@ Machine Learning*, ch. 18, "Overview of Some Popular RL Algorithms".
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import gymnasium as gym
@@ -40,7 +39,6 @@ from rlworks.agents.ppo_config import PPOConfig
 from rlworks.agents.ppo_fast import NumpyPPOLearner
 from rlworks.buffers import RolloutBatch, RolloutBuffer
 from rlworks.curiosity import make_curiosity
-from rlworks.errors import NonFiniteError
 from rlworks.nets import seeded
 from rlworks.nets.actor_critic import make_actor_critic, require_bounded_actions
 from rlworks.nets.flat import FlatParameters
@@ -255,18 +253,10 @@ class PPO(PPOLoop, Agent[PPOConfig]):
             self.curiosity.step()
         self._clip_and_step(loss, grad_norms)
 
-    def _clip_and_step(self, loss: torch.Tensor | float, grad_norms: list[float]) -> None:
-        """Gradient clipping and one Adam step on the flat parameters (gradient in place)."""
-        norm = self.flat.clip_grad_norm(self.config.max_grad_norm)
-        if not math.isfinite(norm):
-            raise NonFiniteError(
-                f"non-finite PPO gradient (norm {norm}, loss {float(loss)}) in update "
-                f"{self.updates + 1}, after {self.num_timesteps} env steps"
-            )
-        self.optimizer.step()
-        grad_norms.append(norm)
-
     # ------------------------------------------------------------------ the loop's hooks
+    def _clip_gradient(self) -> float:
+        return self.flat.clip_grad_norm(self.config.max_grad_norm)
+
     def _permutation(self, m: int) -> np.ndarray:
         order: np.ndarray = torch.randperm(m, generator=self.torch_rng).numpy()
         return order

@@ -4,13 +4,14 @@
 alone) train the same algorithm with the same loop: collect a rollout, add any intrinsic reward,
 compute GAE, then ``n_epochs`` passes of minibatch steps. :class:`PPOLoop` holds that loop, the
 annealing schedule and the update's diagnostics; an engine supplies its networks, its
-permutations and its clip-and-step (:meth:`PPOLoop._permutation`,
-:meth:`PPOLoop._clip_and_step`) and, for the hand-written gradient, a
+permutations, its gradient clipping and its optimizer (:meth:`PPOLoop._permutation`,
+:meth:`PPOLoop._clip_gradient`, ``optimizer.step()``) and, for the hand-written gradient, a
 :class:`~rlworks.agents.ppo_fast.NumpyPPOLearner`.
 """
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 import gymnasium as gym
@@ -19,7 +20,7 @@ import numpy as np
 from rlworks.agents.ppo_config import PPOConfig
 from rlworks.agents.ppo_fast import MinibatchInfo, NumpyPPOLearner
 from rlworks.buffers.rollout import RolloutBatch, RolloutBuffer
-from rlworks.errors import ConfigError
+from rlworks.errors import ConfigError, NonFiniteError
 
 if TYPE_CHECKING:
     from rlworks.training.driver import Driver
@@ -35,6 +36,7 @@ class PPOLoop:
     buffer: RolloutBuffer
     curiosity: Any
     fast_learner: NumpyPPOLearner | None
+    optimizer: Any  # FlatAdam or NumpyAdam: step() along the flat gradient
     num_timesteps: int
     updates: int
     policy_version: int
@@ -47,8 +49,8 @@ class PPOLoop:
         """A random order of ``m`` rollout rows, from the agent's generator."""
         raise NotImplementedError
 
-    def _clip_and_step(self, loss: Any, grad_norms: list[float]) -> None:
-        """Clip the gradient, take one Adam step, append the gradient norm."""
+    def _clip_gradient(self) -> float:
+        """Clip the flat gradient to ``max_grad_norm`` in place; its norm before clipping."""
         raise NotImplementedError
 
     def _predict_values(self, obs: np.ndarray) -> np.ndarray:
@@ -64,6 +66,21 @@ class PPOLoop:
         raise NotImplementedError
 
     # ------------------------------------------------------------------ the loop
+    def _clip_and_step(self, loss: Any, grad_norms: list[float]) -> None:
+        """Gradient clipping and one Adam step on the flat parameters (gradient in place).
+
+        Raises:
+            NonFiniteError: A NaN or infinite gradient norm (naming the loss and the update).
+        """
+        norm = self._clip_gradient()
+        if not math.isfinite(norm):
+            raise NonFiniteError(
+                f"non-finite PPO gradient (norm {norm}, loss {float(loss)}) in update "
+                f"{self.updates + 1}, after {self.num_timesteps} env steps"
+            )
+        self.optimizer.step()
+        grad_norms.append(norm)
+
     def train_iteration(self, driver: Driver) -> dict[str, float]:
         """Collect one rollout of ``n_steps`` per sub-environment, then update on it.
 

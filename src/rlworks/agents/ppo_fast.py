@@ -33,16 +33,17 @@ The gradients, with ``B`` the minibatch size, ``ρ = exp(log π - log π_old)`` 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Literal, NamedTuple, Protocol
 
 import numpy as np
+
+from rlworks.nets.numpy_mlp import HALF_LOG_2PI
 
 if TYPE_CHECKING:
     from rlworks.nets import ActorCritic
 
 __all__ = ["ArrayStack", "MinibatchInfo", "NumpyPPOLearner"]
 
-_HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 # Reductions straight through the ufuncs: ndarray.sum/mean/max go through Python wrappers.
 _sum = np.add.reduce
 _max = np.maximum.reduce
@@ -136,7 +137,7 @@ class NumpyPPOLearner:
         self,
         actor: ArrayStack,
         critic: ArrayStack,
-        head: str,
+        head: Literal["categorical", "gaussian"],
         action_start: int,
         batch_size: int,
         *,
@@ -276,7 +277,7 @@ class NumpyPPOLearner:
         inv_std = np.exp(-self.log_std)  # [A]
         u = actions.reshape(n, dims) - mean  # [B, A]
         u *= inv_std  # (a - μ) / σ
-        log_norm = float(_sum(self.log_std)) + dims * _HALF_LOG_2PI
+        log_norm = float(_sum(self.log_std)) + dims * HALF_LOG_2PI
         log_prob = _sum(u * u, axis=1)  # [B]
         log_prob *= -0.5
         log_prob -= log_norm

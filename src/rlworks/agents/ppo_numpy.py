@@ -12,9 +12,10 @@ CartPole in about a second and a half from the shell.
 Same settings (:class:`~rlworks.agents.ppo_config.PPOConfig`), same checkpoints: parameters under
 the torch network's state-dict names, the optimizer state of :class:`~rlworks.optim.FlatAdam`,
 so ``rlworks eval``, ``rlworks record`` and :func:`rlworks.load` read a NumPy run with the torch
-engine, and either engine resumes the other's run. What differs is the random numbers: the
-initial weights and the minibatch orders come from the agent's NumPy generator rather than
-torch's, so the two engines take different (equally distributed) trajectories from one seed.
+engine (unless its config says ``engine: numpy``), and either engine resumes the other's run.
+What differs is the random numbers: the initial weights and the minibatch orders come from the
+agent's NumPy generator rather than torch's, so the two engines take different (equally
+distributed) trajectories from one seed.
 
 It runs where the torch engine's hand-written gradient runs: tanh or relu MLPs, categorical or
 diagonal-Gaussian heads, on the CPU, without curiosity. ``PPOConfig.engine`` chooses: ``numpy``
@@ -25,7 +26,6 @@ References: see :mod:`rlworks.agents.ppo`.
 
 from __future__ import annotations
 
-import math
 from typing import Any, Literal
 
 import gymnasium as gym
@@ -37,25 +37,28 @@ from rlworks.agents.ppo_config import PPOConfig
 from rlworks.agents.ppo_fast import NumpyPPOLearner
 from rlworks.buffers.rollout import RolloutBatch, RolloutBuffer
 from rlworks.envs.spaces import require_bounded_actions
-from rlworks.errors import CheckpointError, ConfigError, NonFiniteError
-from rlworks.nets.numpy_mlp import NUMPY_ACTIVATIONS, NumpyMLP, box_scaling, mlp_sizes
+from rlworks.errors import CheckpointError, ConfigError
+from rlworks.nets.numpy_mlp import (
+    NUMPY_ACTIVATIONS,
+    NumpyMLP,
+    box_scaling,
+    mlp_sizes,
+    mode_actions,
+    sample_actions,
+)
 from rlworks.optim_numpy import NumpyAdam, clip_grad_norm
 from rlworks.training.driver import Observer
 
 __all__ = ["NumpyPPO"]
-
-_HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 
 
 class NumpyPPO(PPOLoop, Agent[PPOConfig]):
     """PPO for Discrete and bounded Box actions, in NumPy alone (see the module docstring).
 
     Example:
-        >>> env = rw.make_env("CartPole-v1", n_envs=8, seed=0)
-        >>> config = PPOConfig(n_steps=32, batch_size=256, n_epochs=20, gae_lambda=0.8,
-        ...                    gamma=0.98, learning_rate=1e-3, anneal_lr=True,
-        ...                    anneal_clip_range=True, anneal_steps=100_000)
-        >>> result = NumpyPPO(env, config, seed=0).learn(100_000, target_return=475)
+        >>> agent = NumpyPPO(rw.make_env("CartPole-v1", n_envs=8, seed=0), config, seed=0)
+        >>> agent.learn(100_000, target_return=475)  # config: e.g. the ppo-cartpole preset's
+        >>> agent.save("ppo.pt"); rw.load("ppo.pt")  # read back as the torch engine, PPO
     """
 
     algo = "ppo"
@@ -111,19 +114,42 @@ class NumpyPPO(PPOLoop, Agent[PPOConfig]):
         assert isinstance(obs_space, gym.spaces.Box)
         self.obs_dim = int(np.prod(obs_space.shape))
         self._obs_center, self._obs_inv_half = box_scaling(obs_space, cfg.scale_obs, self.env_id)
+        out = self._read_action_space()
+        self._build_networks(out)
+        self.optimizer = NumpyAdam(self.params, self.grads, cfg.learning_rate, eps=cfg.adam_eps)
+        self.fast_learner = NumpyPPOLearner(
+            self.actor, self.critic, self.head, self.action_start, cfg.batch_size,
+            log_std=self.log_std if self.head == "gaussian" else None,
+            log_std_grad=self.grads[: self.log_std.size] if self.head == "gaussian" else None,
+            vf_coef=cfg.vf_coef, ent_coef=cfg.ent_coef, clip_range_vf=cfg.clip_range_vf,
+            normalize_advantages=cfg.normalize_advantages,
+        )  # fmt: skip
+        self.buffer = RolloutBuffer.from_spaces(
+            self.observation_space, self.action_space, cfg.n_steps, self.env.num_envs
+        )
+        self.curiosity = None
+        self.num_timesteps = 0
+        self.updates = 0
+        self.policy_version: int = 0
+
+    def _read_action_space(self) -> int:
+        """Set the head, first action and action shape; return the actor's output width."""
         space = self.action_space
         self.head: Literal["categorical", "gaussian"]
         self.action_shape: tuple[int, ...] = ()
         if isinstance(space, gym.spaces.Discrete):
             self.head, self.action_start = "categorical", int(space.start)
-            out = int(space.n)
-        else:
-            assert isinstance(space, gym.spaces.Box)
-            self.head, self.action_start, self.action_shape = "gaussian", 0, tuple(space.shape)
-            out = int(np.prod(space.shape))
-            self._low = np.asarray(space.low, dtype=np.float32)
-            self._high = np.asarray(space.high, dtype=np.float32)
-        # One flat vector in torch's parameters() order: log_std (Gaussian), actor, critic.
+            return int(space.n)
+        assert isinstance(space, gym.spaces.Box)
+        self.head, self.action_start, self.action_shape = "gaussian", 0, tuple(space.shape)
+        self._low = np.asarray(space.low, dtype=np.float32)
+        self._high = np.asarray(space.high, dtype=np.float32)
+        return int(np.prod(space.shape))
+
+    def _build_networks(self, out: int) -> None:
+        """The flat parameter and gradient vectors, in torch's ``parameters()`` order (log_std
+        for a Gaussian head, actor, critic), and the initialized networks viewing them."""
+        cfg = self.config
         n_std = out if self.head == "gaussian" else 0
         n_actor = sum(mlp_sizes(self.obs_dim, cfg.actor_hidden_sizes, out))
         n_critic = sum(mlp_sizes(self.obs_dim, cfg.critic_hidden_sizes, 1))
@@ -145,21 +171,6 @@ class NumpyPPO(PPOLoop, Agent[PPOConfig]):
             *self.actor.named_parameters("actor."),
             *self.critic.named_parameters("critic."),
         ]
-        self.optimizer = NumpyAdam(self.params, self.grads, cfg.learning_rate, eps=cfg.adam_eps)
-        self.fast_learner = NumpyPPOLearner(
-            self.actor, self.critic, self.head, self.action_start, cfg.batch_size,
-            log_std=self.log_std if n_std else None,
-            log_std_grad=self.grads[:n_std] if n_std else None,
-            vf_coef=cfg.vf_coef, ent_coef=cfg.ent_coef, clip_range_vf=cfg.clip_range_vf,
-            normalize_advantages=cfg.normalize_advantages,
-        )  # fmt: skip
-        self.buffer = RolloutBuffer.from_spaces(
-            self.observation_space, self.action_space, cfg.n_steps, self.env.num_envs
-        )
-        self.curiosity = None
-        self.num_timesteps = 0
-        self.updates = 0
-        self.policy_version: int = 0
 
     @property
     def observers(self) -> list[Observer]:
@@ -191,29 +202,15 @@ class NumpyPPO(PPOLoop, Agent[PPOConfig]):
         actions are clipped to the bounds; the log-probability is that of the action drawn."""
         x = self._inputs(obs)  # [N, D]
         out = self.actor.predict(x)  # [N, out]
-        n = len(out)
+        start, shape = self.action_start, self.action_shape
         if not explore:
-            if self.head == "gaussian":
-                return self._clip(out.reshape(n, *self.action_shape))
-            mode: np.ndarray = out.argmax(axis=1).astype(np.int64) + self.action_start
-            return mode
-        out64 = out.astype(np.float64)
-        if self.head == "categorical":
-            # Gumbel-max: argmax(logits + Gumbel noise) is a draw from softmax(logits).
-            gumbel = -np.log(-np.log(self.rng.random(out64.shape)))  # [N, A]
-            index = (out64 + gumbel).argmax(axis=1)  # [N]
-            top = out64.max(axis=1)  # [N]
-            log_norm = top + np.log(np.exp(out64 - top[:, None]).sum(axis=1))  # logsumexp
-            log_probs = out64[np.arange(n), index] - log_norm
-            actions: np.ndarray = index + self.action_start
-        else:
-            log_std = self.log_std.astype(np.float64)  # [A]
-            noise = self.rng.standard_normal(out64.shape)  # [N, A]
-            actions = (out64 + np.exp(log_std) * noise).astype(np.float32)
-            actions = actions.reshape(n, *self.action_shape)
-            log_probs = -0.5 * (noise * noise).sum(axis=1) - (log_std + _HALF_LOG_2PI).sum()
-        values = self.critic.predict(x)[:, 0]
-        self.buffer.stage(actions, log_probs.astype(np.float32), values)
+            mode = mode_actions(out, self.head, action_start=start, action_shape=shape)
+            return self._clip(mode)
+        actions, log_probs = sample_actions(
+            out, self.head, self.rng, log_std=self.log_std if self.head == "gaussian" else None,
+            action_start=start, action_shape=shape,
+        )  # fmt: skip
+        self.buffer.stage(actions, log_probs, self.critic.predict(x)[:, 0])
         return self._clip(actions)
 
     # ------------------------------------------------------------------ learning
@@ -227,15 +224,8 @@ class NumpyPPO(PPOLoop, Agent[PPOConfig]):
     def _permutation(self, m: int) -> np.ndarray:
         return self.rng.permutation(m)
 
-    def _clip_and_step(self, loss: Any, grad_norms: list[float]) -> None:
-        norm = clip_grad_norm(self.grads, self.config.max_grad_norm)
-        if not math.isfinite(norm):
-            raise NonFiniteError(
-                f"non-finite PPO gradient (norm {norm}, loss {float(loss)}) in update "
-                f"{self.updates + 1}, after {self.num_timesteps} env steps"
-            )
-        self.optimizer.step()
-        grad_norms.append(norm)
+    def _clip_gradient(self) -> float:
+        return clip_grad_norm(self.grads, self.config.max_grad_norm)
 
     def _policy_std(self) -> float | None:
         return float(np.exp(self.log_std).mean()) if self.head == "gaussian" else None

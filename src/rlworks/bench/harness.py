@@ -918,7 +918,7 @@ def _threads_and_machine(case: Mapping[str, Any], info: Mapping[str, Any]) -> tu
     paragraphs of :func:`_paragraph` and :func:`_window_paragraph` word them."""
     threads = case["torch_threads"]
     thread_text = (
-        f"{threads} torch thread{'s' if threads != 1 else ''}"
+        f"{threads} torch thread{'s' if threads != 1 else ''} (and as many BLAS threads)"
         if threads
         else "each library's default torch threads"
     )

@@ -27,7 +27,6 @@ actions are returned as drawn; clipping Gaussian actions to the Box bounds is th
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any, Literal, Protocol
 
@@ -39,11 +38,9 @@ from torch import nn
 from rlworks.envs.spaces import require_bounded_actions, space_signature
 from rlworks.errors import SpaceMismatchError
 from rlworks.nets.mlp import Init, NumpyForward, as_float_batch, flat_size, mlp
-from rlworks.nets.numpy_mlp import box_scaling
+from rlworks.nets.numpy_mlp import HALF_LOG_2PI, box_scaling, mode_actions, sample_actions
 
 __all__ = ["ActorCritic", "ActorCriticSettings", "make_actor_critic", "require_bounded_actions"]
-
-_HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 
 
 class _SlotNumpyForward(NumpyForward):
@@ -203,31 +200,19 @@ class ActorCritic(nn.Module):
             ``[N, *action_shape]`` float32 (gaussian, unclipped), ``log π(a | s)`` ``[N]``
             float32 and ``V(s)`` ``[N]`` float32.
         """
-        out = self._run("actor", obs).astype(np.float64)  # [N, out]
-        n = out.shape[0]
-        if self.head == "categorical":
-            # Gumbel-max: argmax(logits + Gumbel noise) is a draw from softmax(logits).
-            gumbel = -np.log(-np.log(rng.random(out.shape)))  # [N, A]
-            index = (out + gumbel).argmax(axis=1)  # [N]
-            top = out.max(axis=1)  # [N]
-            log_norm = top + np.log(np.exp(out - top[:, None]).sum(axis=1))  # [N] logsumexp
-            log_probs = out[np.arange(n), index] - log_norm
-            actions: np.ndarray = index + self.action_start
-        else:
-            log_std = self.log_std.detach().cpu().numpy().astype(np.float64)  # [A]
-            noise = rng.standard_normal(out.shape)  # [N, A]
-            actions = (out + np.exp(log_std) * noise).astype(np.float32)
-            actions = actions.reshape(n, *self.action_shape)
-            log_probs = -0.5 * (noise * noise).sum(axis=1) - (log_std + _HALF_LOG_2PI).sum()
-        return actions, log_probs.astype(np.float32), self.predict_values(obs)
+        log_std = self.log_std.detach().cpu().numpy() if self.head == "gaussian" else None
+        actions, log_probs = sample_actions(
+            self._run("actor", obs), self.head, rng, log_std=log_std,
+            action_start=self.action_start, action_shape=self.action_shape,
+        )  # fmt: skip
+        return actions, log_probs, self.predict_values(obs)
 
     def mode(self, obs: np.ndarray) -> np.ndarray:
         """The most likely action per observation (the Gaussian mean, unclipped)."""
-        out = self._run("actor", obs)  # [N, out]
-        if self.head == "gaussian":
-            return out.astype(np.float32).reshape(out.shape[0], *self.action_shape)
-        actions: np.ndarray = out.argmax(axis=1).astype(np.int64) + self.action_start
-        return actions
+        return mode_actions(
+            self._run("actor", obs), self.head,
+            action_start=self.action_start, action_shape=self.action_shape,
+        )  # fmt: skip
 
     def clip(self, actions: np.ndarray) -> np.ndarray:
         """Actions as the environment should receive them: Gaussian actions clipped to the Box
@@ -262,7 +247,7 @@ class ActorCritic(nn.Module):
         else:
             a = actions.reshape(actions.shape[0], -1)  # [B, A]
             z = (a - out) * torch.exp(-self.log_std)  # [B, A]
-            log_norm = self.log_std.sum() + self.n_outputs * _HALF_LOG_2PI
+            log_norm = self.log_std.sum() + self.n_outputs * HALF_LOG_2PI
             log_prob = -0.5 * (z * z).sum(dim=-1) - log_norm  # [B]
             entropy = (log_norm + 0.5 * self.n_outputs).expand(out.shape[0])  # [B]
         value = self.critic(x).squeeze(-1)  # [B]

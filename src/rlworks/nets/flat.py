@@ -11,11 +11,10 @@ same memory is visible to NumPy, which is what the DQN agent's NumPy learner wri
 
 from __future__ import annotations
 
-import math
-
-import numpy as np
 import torch
 from torch import nn
+
+from rlworks.optim_numpy import clip_grad_norm
 
 __all__ = ["FlatParameters"]
 
@@ -65,11 +64,7 @@ class FlatParameters:
         by ``max_norm / (norm + 1e-6)`` when that is below 1); returns the norm before clipping.
         On the CPU the norm is one BLAS dot product in NumPy (a fraction of torch's cost)."""
         if self.grad.device.type == "cpu":
-            grad = self.grad.numpy()
-            norm = math.sqrt(float(np.dot(grad, grad)))
-            if max_norm is not None and norm > max_norm:
-                grad *= max_norm / (norm + 1e-6)
-            return norm
+            return clip_grad_norm(self.grad.numpy(), max_norm)
         total = torch.linalg.vector_norm(self.grad)
         if max_norm is not None:
             self.grad.mul_(torch.clamp(max_norm / (total + 1e-6), max=1.0))

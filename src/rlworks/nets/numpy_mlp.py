@@ -11,6 +11,9 @@ other.
 Initializations follow :func:`rlworks.nets.mlp.init_linear` (``orthogonal`` with gains,
 ``glorot``, ``torch``'s default), drawn from a NumPy generator: the same distributions, other
 numbers than torch's generator would draw.
+
+:func:`sample_actions` and :func:`mode_actions` are the actor-critic's policy heads on NumPy
+outputs (categorical logits, diagonal-Gaussian means), shared by both PPO engines' acting.
 """
 
 from __future__ import annotations
@@ -25,7 +28,19 @@ import numpy as np
 from rlworks.errors import ConfigError, SpaceMismatchError
 from rlworks.nets.names import Init
 
-__all__ = ["NUMPY_ACTIVATIONS", "NumpyMLP", "box_scaling", "init_weights", "mlp_sizes"]
+__all__ = [
+    "HALF_LOG_2PI",
+    "NUMPY_ACTIVATIONS",
+    "NumpyMLP",
+    "box_scaling",
+    "init_weights",
+    "mlp_sizes",
+    "mode_actions",
+    "sample_actions",
+]
+
+HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
+"""``log sqrt(2π)``, the normal density's constant."""
 
 NUMPY_ACTIVATIONS = ("tanh", "relu")
 """Hidden activations the NumPy networks implement."""
@@ -35,6 +50,54 @@ def mlp_sizes(in_features: int, hidden_sizes: Sequence[int], out_features: int) 
     """Parameter counts of the stack, layer by layer: ``[W0, b0, W1, b1, ...]``."""
     widths = [in_features, *hidden_sizes, out_features]
     return [n for a, b in itertools.pairwise(widths) for n in (a * b, b)]
+
+
+def sample_actions(
+    out: np.ndarray,
+    head: str,
+    rng: np.random.Generator,
+    *,
+    log_std: np.ndarray | None = None,
+    action_start: int = 0,
+    action_shape: tuple[int, ...] = (),
+) -> tuple[np.ndarray, np.ndarray]:
+    """One action per row of the actor's output ``out [N, out]``, drawn with ``rng``.
+
+    Categorical (logits): Gumbel-max, ``argmax(logits + Gumbel noise)``, is a draw from
+    ``softmax(logits)``. Gaussian (means, with the state-independent ``log_std [A]``):
+    ``mean + exp(log_std) · N(0, 1)``.
+
+    Returns:
+        ``(actions, log π(a | s))``: actions ``[N]`` int64 offset by ``action_start`` or
+        ``[N, *action_shape]`` float32 (unclipped), log-probabilities ``[N]`` float32.
+    """
+    out = out.astype(np.float64)
+    n = out.shape[0]
+    if head == "categorical":
+        gumbel = -np.log(-np.log(rng.random(out.shape)))  # [N, A]
+        index = (out + gumbel).argmax(axis=1)  # [N]
+        top = out.max(axis=1)  # [N]
+        log_norm = top + np.log(np.exp(out - top[:, None]).sum(axis=1))  # [N] logsumexp
+        log_probs = out[np.arange(n), index] - log_norm
+        actions: np.ndarray = index + action_start
+    else:
+        assert log_std is not None
+        std_log = log_std.astype(np.float64)  # [A]
+        noise = rng.standard_normal(out.shape)  # [N, A]
+        actions = (out + np.exp(std_log) * noise).astype(np.float32).reshape(n, *action_shape)
+        log_probs = -0.5 * (noise * noise).sum(axis=1) - (std_log + HALF_LOG_2PI).sum()
+    return actions, log_probs.astype(np.float32)
+
+
+def mode_actions(
+    out: np.ndarray, head: str, *, action_start: int = 0, action_shape: tuple[int, ...] = ()
+) -> np.ndarray:
+    """The most likely action per row of ``out [N, out]``: the top logit (int64, offset by
+    ``action_start``) or the Gaussian mean (float32, ``[N, *action_shape]``, unclipped)."""
+    if head == "gaussian":
+        return out.astype(np.float32).reshape(out.shape[0], *action_shape)
+    actions: np.ndarray = out.argmax(axis=1).astype(np.int64) + action_start
+    return actions
 
 
 def box_scaling(
@@ -120,8 +183,11 @@ class NumpyMLP:
                 f"{activation!r}"
             )
         sizes = mlp_sizes(in_features, hidden_sizes, out_features)
-        if params.shape != (sum(sizes),) or grads.shape != params.shape:
-            raise ConfigError(f"the MLP needs {sum(sizes)} parameters, got {params.shape}")
+        for name, vector in (("params", params), ("grads", grads)):
+            if vector.shape != (sum(sizes),):
+                raise ConfigError(
+                    f"the MLP needs {name} of shape ({sum(sizes)},), got {vector.shape}"
+                )
         self.relu = activation == "relu"
         widths = [in_features, *hidden_sizes, out_features]
         self.weights: list[np.ndarray] = []

@@ -242,10 +242,12 @@ class _ScalarWriter:
         self._file = EventFileWriter(str(log_dir))
 
     def add_scalar(self, tag: str, value: float, step: int) -> None:
+        """One scalar event."""
         summary = self._summary(value=[self._summary.Value(tag=tag, simple_value=float(value))])
         self._file.add_event(self._event(summary=summary, step=step, wall_time=time.time()))
 
     def close(self) -> None:
+        """Flush and close the event file."""
         self._file.close()
 
 

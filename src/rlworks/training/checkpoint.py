@@ -54,7 +54,7 @@ def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> Path:
     data = {"format": FORMAT, "format_version": FORMAT_VERSION, "rlworks_version": __version__}
     data.update(payload)
     with atomic_path(path) as tmp:
-        if "torch" in sys.modules:
+        if sys.modules.get("torch") is not None:
             import torch
 
             torch.save(_arrays_as_tensors(data), tmp)
@@ -64,11 +64,14 @@ def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> Path:
 
 
 def _arrays_as_tensors(obj: Any) -> Any:
-    """``obj`` with every NumPy array inside dicts, lists and tuples turned into a tensor."""
+    """``obj`` with every NumPy array inside dicts, lists and tuples turned into a tensor and
+    every NumPy scalar into a Python number (``weights_only`` loading refuses NumPy objects)."""
     if isinstance(obj, np.ndarray):
         import torch
 
         return torch.from_numpy(obj.copy())
+    if isinstance(obj, np.generic):  # a NumPy scalar: the Python number (as the other writer)
+        return obj.item()
     if isinstance(obj, dict):
         return {key: _arrays_as_tensors(value) for key, value in obj.items()}
     if type(obj) in (list, tuple):  # exactly: named tuples and torch.Size stay as they are

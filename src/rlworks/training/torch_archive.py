@@ -49,6 +49,7 @@ class _Pickler:
         self.storages: list[bytes] = []
 
     def dump(self, obj: Any) -> bytes:
+        """The pickle of ``obj``; its arrays' bytes are left in :attr:`storages`."""
         self.out.write(b"\x80\x02")  # PROTO 2
         self._save(obj, "")
         self.out.write(b".")  # STOP
@@ -101,6 +102,7 @@ class _Pickler:
             )
 
     def _int(self, value: int) -> None:
+        """The shortest integer opcode: BININT1, BININT or LONG1."""
         if 0 <= value < 256:
             self.out.write(b"K" + bytes([value]))
         elif -(2**31) <= value < 2**31:
@@ -110,6 +112,8 @@ class _Pickler:
             self.out.write(b"\x8a" + bytes([len(data)]) + data)
 
     def _tensor(self, array: np.ndarray, where: str) -> None:
+        """``_rebuild_tensor_v2(storage, 0, shape, strides, False, OrderedDict())`` with the
+        array's bytes as a new storage."""
         storage = _STORAGES.get(array.dtype)
         if storage is None:
             raise TypeError(f"checkpoint entry {where}: arrays of {array.dtype} are not supported")

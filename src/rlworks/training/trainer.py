@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import math
-import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -96,8 +95,8 @@ class TrainConfig:
     """Treat subnormal floats as zero in the training thread
     (:func:`rlworks.optim.flush_denormals`): Adam's moments of weights whose gradient stays zero
     decay into subnormals, whose arithmetic is ~20x slower on x86; off keeps IEEE arithmetic to
-    the last bit in this process (A3C's worker processes always flush). It takes torch's switch,
-    so a run that never imports torch (the NumPy engines) keeps IEEE arithmetic."""
+    the last bit in this process (A3C's worker processes always flush). It takes torch's switch:
+    the agents that do not use torch (the NumPy engines) keep IEEE arithmetic."""
     plot: bool = True
     """Draw the learning curve ``curve.png`` into the run directory when the run ends (about
     0.4 s, mostly importing matplotlib; ``rlworks plot RUN_DIR`` draws it later)."""
@@ -238,16 +237,16 @@ def train(
 
     wanted = config.torch_threads or agent.torch_threads()
     thread_limits = contextlib.ExitStack()  # undone in the finally clause below
-    torch_loaded = "torch" in sys.modules  # not for the NumPy engines, which never import it
+    uses_torch = agent.uses_torch  # not the NumPy engines, which never import torch
     if wanted is not None:
-        if torch_loaded:
+        if uses_torch:
             import torch
 
             thread_limits.callback(torch.set_num_threads, torch.get_num_threads())
             torch.set_num_threads(wanted)
         # NumPy's BLAS too: idle OpenBLAS threads spin, stealing the cores the env and torch use.
         thread_limits.enter_context(threadpool_limits(limits=wanted, user_api="blas"))
-    if config.flush_denormals and torch_loaded:
+    if config.flush_denormals and uses_torch:
         from rlworks.optim import flush_denormals
 
         thread_limits.enter_context(flush_denormals())
