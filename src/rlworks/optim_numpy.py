@@ -36,6 +36,12 @@ class NumpyAdam:
         lr: Step size.
         betas: Decay rates of the moment estimates.
         eps: Added to the denominator (the default is :data:`rlworks.optim.DEFAULT_EPS`).
+        flush_every: Every this many steps, set the moment estimates below the smallest normal
+            float32 (1.2e-38) to zero; 0: never. A weight whose gradient stays zero (a dead
+            relu unit) has a first moment decaying by β1 a step into subnormals, whose
+            arithmetic x86 runs ~20x slower: PPO with relu on CartPole lost 7% of its speed
+            over 200k steps without it. The NumPy counterpart of the trainer's
+            ``flush_denormals``, which takes torch's switch and so does not reach NumPy.
     """
 
     def __init__(
@@ -45,6 +51,7 @@ class NumpyAdam:
         lr: float,
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-7,
+        flush_every: int = 32,
     ) -> None:
         if not lr > 0:
             raise ConfigError(f"learning_rate must be > 0, got {lr}")
@@ -54,6 +61,8 @@ class NumpyAdam:
         self.exp_avg = np.zeros_like(param)
         self.exp_avg_sq = np.zeros_like(param)
         self._scratch = np.empty_like(param)
+        self.flush_every = flush_every
+        self._tiny = np.finfo(param.dtype).tiny
 
     def step(self) -> None:
         """One Adam step along ``grad``."""
@@ -73,6 +82,10 @@ class NumpyAdam:
         np.divide(m, tmp, out=tmp)
         tmp *= self.lr / (1.0 - beta1**self.steps)
         self.param -= tmp
+        if self.flush_every and self.steps % self.flush_every == 0:
+            for moment in (m, v):
+                np.abs(moment, out=tmp)
+                np.copyto(moment, 0.0, where=tmp < self._tiny)
 
     def state_dict(self) -> dict[str, Any]:
         """Hyperparameters, step count and moment estimates (as :class:`FlatAdam`'s)."""
