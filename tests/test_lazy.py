@@ -7,7 +7,6 @@ import importlib
 import json
 import subprocess
 import sys
-import types
 
 import pytest
 
@@ -26,14 +25,25 @@ def test_every_public_name_resolves(name: str) -> None:
         package.nope  # noqa: B018
 
 
-@pytest.mark.parametrize(
-    ("name", "submodule"),
-    [("rlworks.agents", "ppo"), ("rlworks.agents", "base"), ("rlworks.nets", "cnn"),
-     ("rlworks.curiosity", "rnd")],
-)  # fmt: skip
-def test_submodules_are_attributes_as_before(name: str, submodule: str) -> None:
-    value = getattr(importlib.import_module(name), submodule)
-    assert isinstance(value, types.ModuleType) and value.__name__ == f"{name}.{submodule}"
+def test_submodules_and_checkpoint_helpers_are_attributes_as_before() -> None:
+    # In a fresh interpreter: here other tests have imported the submodules already, which
+    # sets the package attributes whatever the package does.
+    code = (
+        "import json, types\n"
+        "import rlworks.agents, rlworks.nets, rlworks.curiosity\n"
+        "from rlworks.agents import find_checkpoint, load_checkpoint\n"
+        "mods = [rlworks.agents.ppo, rlworks.agents.base,\n"
+        "        rlworks.nets.cnn, rlworks.curiosity.rnd]\n"
+        "print(json.dumps([m.__name__ for m in mods if isinstance(m, types.ModuleType)]))\n"
+        "print(json.dumps([callable(find_checkpoint), callable(load_checkpoint),\n"
+        "                  hasattr(rlworks.agents, 'x.y')]))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True, timeout=60)  # fmt: skip
+    names, checks = (json.loads(line) for line in done.stdout.splitlines())
+    assert names == ["rlworks.agents.ppo", "rlworks.agents.base", "rlworks.nets.cnn",
+                     "rlworks.curiosity.rnd"]  # fmt: skip
+    assert checks == [True, True, False]
 
 
 def test_nets_mlp_stays_the_function_after_its_module_is_imported() -> None:
@@ -72,3 +82,20 @@ def test_algorithms_can_be_registered() -> None:
     assert "my-sac" not in ALGORITHMS
     with pytest.raises(KeyError, match="built-in"):
         del ALGORITHMS["ppo"]
+    ALGORITHMS["other"] = SAC
+    ALGORITHMS.clear()  # the added ones only
+    assert "other" not in ALGORITHMS and "ppo" in ALGORITHMS
+
+
+def test_a_registered_ppo_replaces_both_engines() -> None:
+    from rlworks.agents import ALGORITHMS, PPO, PPOConfig, get_agent_class
+
+    class MyPPO(PPO):
+        pass
+
+    ALGORITHMS["ppo"] = MyPPO
+    try:
+        assert get_agent_class("ppo", PPOConfig(), "cpu") is MyPPO
+    finally:
+        del ALGORITHMS["ppo"]
+    assert get_agent_class("ppo", PPOConfig(), "cpu").__name__ == "NumpyPPO"

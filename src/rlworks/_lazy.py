@@ -40,7 +40,7 @@ def lazy_exports(
         module = exports.get(name)
         if module is not None:
             value = getattr(importlib.import_module(module), name)
-        elif importlib.util.find_spec(f"{package}.{name}") is not None:
+        elif "." not in name and importlib.util.find_spec(f"{package}.{name}") is not None:
             value = importlib.import_module(f"{package}.{name}")  # a submodule, as before
         else:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")

@@ -148,11 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--policy", choices=["basic", "random"], help="evaluate a hand-coded policy")
     p.add_argument("--episodes", type=int, default=100, help="episodes to play (default 100)")
     p.add_argument("--seed", type=int, default=0, help="episode k is reset with SEED+k")
-    p.add_argument(
-        "--n-envs",
-        type=int,
-        help="parallel environments (default: up to 32, 8 for Atari; same results)",
-    )
+    p.add_argument("--n-envs", type=int, default=8, help="parallel environments (same results)")
     p.add_argument(
         "--max-episode-steps",
         type=int,
@@ -681,7 +677,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
     if args.episodes < 1:
         raise ConfigError(f"--episodes must be >= 1, got {args.episodes}")
-    if args.n_envs is not None and args.n_envs < 1:
+    if args.n_envs < 1:
         raise ConfigError(f"--n-envs must be >= 1, got {args.n_envs}")
     policy, env_id, label = _policy_and_env(args)
     limit = args.max_episode_steps if args.max_episode_steps is not None else _run_limit(args)

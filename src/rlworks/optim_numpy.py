@@ -41,7 +41,7 @@ class NumpyAdam:
             relu unit) has a first moment decaying by β1 a step into subnormals, whose
             arithmetic x86 runs ~20x slower: PPO with relu on CartPole lost 7% of its speed
             over 200k steps without it. The NumPy counterpart of the trainer's
-            ``flush_denormals``, which takes torch's switch and so does not reach NumPy.
+            ``flush_denormals``, which takes torch's switch: the NumPy engines never import it.
     """
 
     def __init__(

@@ -30,7 +30,7 @@ def test_orthogonal_weights_are_orthogonal_with_the_gain(shape: tuple[int, int])
 def test_uniform_initializations_use_torchs_bounds(
     init: str, weight_bound: float, bias_bound: float
 ) -> None:
-    weight, bias = np.empty((16, 64)), np.empty(16)
+    weight, bias = np.empty((16, 64)), np.full(16, 7.0)  # (a bias left alone stays 7)
     init_weights(weight, bias, init, 1.0, np.random.default_rng(0))  # type: ignore[arg-type]
     assert 0.9 * weight_bound < np.abs(weight).max() <= weight_bound
     assert np.abs(bias).max() <= bias_bound and (bias_bound == 0) == (not bias.any())

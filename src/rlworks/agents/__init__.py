@@ -162,6 +162,10 @@ class _Algorithms(MutableMapping[str, "type[Agent[Any]]"]):
     def __len__(self) -> int:
         return len(set(_ALGORITHMS) | set(self.added))
 
+    def clear(self) -> None:
+        """Forget the added algorithms (the built-in ones stay)."""
+        self.added.clear()
+
 
 _REGISTRY = _Algorithms()
 ALGORITHMS: MutableMapping[str, type[Agent[Any]]] = _REGISTRY
@@ -196,7 +200,7 @@ def get_agent_class(name: str, config: Any, device: str) -> type[Agent[Any]]:
     Raises:
         ConfigError: Unknown name, with close matches and the full list.
     """
-    if name == "ppo":
+    if name == "ppo" and name not in _REGISTRY.added:  # (a registered PPO replaces both)
         from rlworks.agents.ppo_numpy import NumpyPPO
 
         if NumpyPPO.chosen(config, device):
@@ -247,7 +251,7 @@ def load(
     try:
         config = config_from_dict(get_config_class(algo), payload["config"], source=source)
         cls = get_algorithm(algo)
-        if algo == "ppo" and config.engine == "numpy":
+        if algo == "ppo" and algo not in _REGISTRY.added and config.engine == "numpy":
             from rlworks.agents.ppo_numpy import NumpyPPO
 
             if NumpyPPO.unsupported(config, device) is None:

@@ -111,8 +111,8 @@ def evaluate(
         env: Environment id; defaults to the agent's ``env_id``.
         episodes: Number of episodes (>= 1).
         seed: Episode ``k`` is reset with ``seed + k``.
-        n_envs: Parallel environments (default ``min(episodes, 32)``, 8 for Atari games); does
-            not change the returns of a deterministic policy.
+        n_envs: Parallel environments (default ``min(episodes, 8)``); does not change the
+            returns of a deterministic policy.
         deterministic: Use the agent's greedy policy rather than its exploring one.
         max_episode_steps: Override of the environment's time limit.
         env_kwargs: Extra keyword arguments for the environment.
@@ -147,9 +147,7 @@ def evaluate(
     no_limit = options is None or options.max_episode_steps is None
     if max_episode_steps is None and isinstance(env, str) and no_limit:
         max_episode_steps = _safety_limit(env)
-    if n_envs is None:  # Atari envs are heavier to make and hold: fewer of them
-        n_envs = 8 if options is not None else 32
-    n = min(n_envs, episodes)
+    n = min(8 if n_envs is None else n_envs, episodes)
     venv = make_env(
         env,
         n,

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from rlworks.envs.atari import atari_game
 from rlworks.errors import ConfigError, NonFiniteError
 from rlworks.training.callbacks import (
     Callback,
@@ -95,8 +96,9 @@ class TrainConfig:
     """Treat subnormal floats as zero in the training thread
     (:func:`rlworks.optim.flush_denormals`): Adam's moments of weights whose gradient stays zero
     decay into subnormals, whose arithmetic is ~20x slower on x86; off keeps IEEE arithmetic to
-    the last bit in this process (A3C's worker processes always flush). It takes torch's switch:
-    the agents that do not use torch (the NumPy engines) keep IEEE arithmetic."""
+    the last bit in this process (A3C's worker processes always flush). It takes torch's switch,
+    so it applies to agents that use torch; the NumPy engines never import torch, and their
+    Adam (:class:`~rlworks.optim_numpy.NumpyAdam`) flushes its own moments instead."""
     plot: bool = True
     """Draw the learning curve ``curve.png`` into the run directory when the run ends (about
     0.4 s, mostly importing matplotlib; ``rlworks plot RUN_DIR`` draws it later)."""
@@ -321,6 +323,7 @@ def _evaluate(agent: Agent[Any], state: TrainState, callbacks: Sequence[Callback
             agent,
             episodes=config.eval_episodes,
             seed=config.resolved_eval_seed,
+            n_envs=_eval_envs(agent.env_id, config.eval_episodes),
             deterministic=True,
             max_episode_steps=config.max_episode_steps,
         )
@@ -342,3 +345,10 @@ def _check_info(info: dict[str, float], step: int) -> None:
     for key, value in info.items():
         if not np.isfinite(value):
             raise NonFiniteError(f"non-finite {key} = {value} at env step {step}")
+
+
+def _eval_envs(env_id: str, episodes: int) -> int:
+    """Environments an evaluation plays at once: every episode (up to 32), so the greedy policy
+    runs on one batch per step; 8 for Atari games, which are heavier to make and hold. (The
+    returns do not depend on it: each episode has its own seed.)"""
+    return min(episodes, 8 if atari_game(env_id) is not None else 32)
