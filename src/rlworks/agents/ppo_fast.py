@@ -46,7 +46,19 @@ __all__ = ["ArrayStack", "MinibatchInfo", "NumpyPPOLearner"]
 
 # Reductions straight through the ufuncs: ndarray.sum/mean/max go through Python wrappers.
 _sum = np.add.reduce
-_max = np.maximum.reduce
+
+
+def _row_max(x: np.ndarray) -> np.ndarray:
+    """``x.max(axis=1, keepdims=True)`` for ``[B, A]`` with few columns: one elementwise
+    maximum per column (0.6 µs each for B = 256) instead of NumPy's reduction along a short
+    axis (7.7 µs for A = 2)."""
+    if x.shape[1] > 16:
+        top: np.ndarray = np.maximum.reduce(x, axis=1, keepdims=True)
+        return top
+    top = x[:, :1].copy()  # [B, 1]
+    for j in range(1, x.shape[1]):
+        np.maximum(top, x[:, j : j + 1], out=top)
+    return top
 
 
 class MinibatchInfo(NamedTuple):
@@ -259,13 +271,14 @@ class NumpyPPOLearner:
         """``log π(a | s)`` ``[B]`` and the mean entropy; keeps ``p`` and ``log p`` for
         :meth:`_head_grad`."""
         act = actions - self.action_start if self.action_start else actions  # [B]
-        shifted = logits - _max(logits, axis=1, keepdims=True)  # [B, A]
+        shifted = logits - _row_max(logits)  # [B, A]
         exp = np.exp(shifted)
-        total = _sum(exp, axis=1, keepdims=True)  # [B, 1]
+        ones = np.ones(logits.shape[1], logits.dtype)  # row sums as products: [B, A] @ [A]
+        total = np.matmul(exp, ones)[:, None]  # [B, 1]
         log_p = shifted
         log_p -= np.log(total)  # [B, A]
         exp /= total  # p
-        neg_entropy = _sum(exp * log_p, axis=1)  # [B]
+        neg_entropy = np.matmul(exp * log_p, ones)  # [B]
         self._head_state = (act, exp, log_p, neg_entropy)
         return log_p[self._rows, act], -float(_sum(neg_entropy)) / len(act)
 
