@@ -96,39 +96,29 @@ __all__ = [
     "resolve_device",
 ]
 
-# Algorithm name → (module, agent class, module of its config class).
-_ALGORITHMS: dict[str, tuple[str, str, str]] = {
-    "random-search": ("rlworks.agents.search", "RandomSearch", "rlworks.agents.search"),
-    "reinforce": ("rlworks.agents.reinforce", "Reinforce", "rlworks.agents.reinforce"),
-    "dqn": ("rlworks.agents.dqn", "DQN", "rlworks.agents.dqn"),
-    "ppo": ("rlworks.agents.ppo", "PPO", "rlworks.agents.ppo_config"),
-    "a2c": ("rlworks.agents.a2c", "A2C", "rlworks.agents.a2c"),
-    "a3c": ("rlworks.agents.a3c", "A3C", "rlworks.agents.a3c"),
-    "sac": ("rlworks.agents.sac", "SAC", "rlworks.agents.sac"),
-    "genetic": ("rlworks.agents.evolution", "GeneticAlgorithm", "rlworks.agents.evolution"),
-    "cem": ("rlworks.agents.evolution", "CrossEntropyMethod", "rlworks.agents.evolution"),
-    "bc": ("rlworks.agents.imitation", "BehaviorCloning", "rlworks.agents.imitation"),
-    "q-learning": ("rlworks.tabular.agents", "QLearning", "rlworks.tabular.agents"),
-    "sarsa": ("rlworks.tabular.agents", "SARSA", "rlworks.tabular.agents"),
-    "expected-sarsa": ("rlworks.tabular.agents", "ExpectedSARSA", "rlworks.tabular.agents"),
-    "td0": ("rlworks.tabular.agents", "TD0", "rlworks.tabular.agents"),
+# Algorithm name → ("module:AgentClass", "module:ConfigClass") under rlworks., imported on use.
+_ALGORITHMS: dict[str, tuple[str, str]] = {
+    "random-search": ("agents.search:RandomSearch", "agents.search:RandomSearchConfig"),
+    "reinforce": ("agents.reinforce:Reinforce", "agents.reinforce:ReinforceConfig"),
+    "dqn": ("agents.dqn:DQN", "agents.dqn:DQNConfig"),
+    "ppo": ("agents.ppo:PPO", "agents.ppo_config:PPOConfig"),
+    "a2c": ("agents.a2c:A2C", "agents.a2c:A2CConfig"),
+    "a3c": ("agents.a3c:A3C", "agents.a3c:A3CConfig"),
+    "sac": ("agents.sac:SAC", "agents.sac:SACConfig"),
+    "genetic": ("agents.evolution:GeneticAlgorithm", "agents.evolution:GeneticConfig"),
+    "cem": ("agents.evolution:CrossEntropyMethod", "agents.evolution:CEMConfig"),
+    "bc": ("agents.imitation:BehaviorCloning", "agents.imitation:ImitationConfig"),
+    "q-learning": ("tabular.agents:QLearning", "tabular.agents:TabularConfig"),
+    "sarsa": ("tabular.agents:SARSA", "tabular.agents:TabularConfig"),
+    "expected-sarsa": ("tabular.agents:ExpectedSARSA", "tabular.agents:TabularConfig"),
+    "td0": ("tabular.agents:TD0", "tabular.agents:TabularConfig"),
 }
-_CONFIG_CLASSES = {
-    "RandomSearch": "RandomSearchConfig",
-    "Reinforce": "ReinforceConfig",
-    "DQN": "DQNConfig",
-    "PPO": "PPOConfig",
-    "A2C": "A2CConfig",
-    "A3C": "A3CConfig",
-    "SAC": "SACConfig",
-    "GeneticAlgorithm": "GeneticConfig",
-    "CrossEntropyMethod": "CEMConfig",
-    "BehaviorCloning": "ImitationConfig",
-    "QLearning": "TabularConfig",
-    "SARSA": "TabularConfig",
-    "ExpectedSARSA": "TabularConfig",
-    "TD0": "TabularConfig",
-}
+
+
+def _resolve(path: str) -> Any:
+    """The object ``"module:name"`` names under the ``rlworks`` package (importing the module)."""
+    module, name = path.split(":")
+    return getattr(importlib.import_module(f"rlworks.{module}"), name)
 
 
 class _Algorithms(MutableMapping[str, "type[Agent[Any]]"]):
@@ -141,8 +131,7 @@ class _Algorithms(MutableMapping[str, "type[Agent[Any]]"]):
     def __getitem__(self, name: str) -> type[Agent[Any]]:
         if name in self.added:
             return self.added[name]
-        module, cls, _ = _ALGORITHMS[name]
-        agent_cls: type[Agent[Any]] = getattr(importlib.import_module(module), cls)
+        agent_cls: type[Agent[Any]] = _resolve(_ALGORITHMS[name][0])
         return agent_cls
 
     def __setitem__(self, name: str, cls: type[Agent[Any]]) -> None:
@@ -191,10 +180,12 @@ def get_algorithm(name: str) -> type[Agent[Any]]:
     return ALGORITHMS[name]
 
 
-def get_agent_class(name: str, config: Any, device: str) -> type[Agent[Any]]:
-    """The class that trains algorithm ``name`` with ``config`` on ``device``: for PPO the
-    engine its config chooses (:meth:`NumpyPPO.chosen <rlworks.agents.ppo_numpy.NumpyPPO.chosen>`:
-    NumPy for ``engine: numpy``, or ``auto`` on the CPU where it applies), else
+def get_agent_class(
+    name: str, config: Any, device: str, *, loading: bool = False
+) -> type[Agent[Any]]:
+    """The class that trains (or, with ``loading``, loads) algorithm ``name`` with ``config``
+    on ``device``: for PPO the engine its config chooses
+    (:meth:`NumpyPPO.chosen <rlworks.agents.ppo_numpy.NumpyPPO.chosen>`), else
     :func:`get_algorithm`'s.
 
     Raises:
@@ -203,7 +194,7 @@ def get_agent_class(name: str, config: Any, device: str) -> type[Agent[Any]]:
     if name == "ppo" and name not in _REGISTRY.added:  # (a registered PPO replaces both)
         from rlworks.agents.ppo_numpy import NumpyPPO
 
-        if NumpyPPO.chosen(config, device):
+        if NumpyPPO.chosen(config, device, loading=loading):
             return NumpyPPO
     return get_algorithm(name)
 
@@ -219,8 +210,7 @@ def get_config_class(name: str) -> type[Any]:
     if name in _REGISTRY.added:
         added: type[Any] = ALGORITHMS[name].config_cls
         return added
-    _, cls, module = _ALGORITHMS[name]
-    config_cls: type[Any] = getattr(importlib.import_module(module), _CONFIG_CLASSES[cls])
+    config_cls: type[Any] = _resolve(_ALGORITHMS[name][1])
     return config_cls
 
 
@@ -250,12 +240,7 @@ def load(
     algo = str(payload["algo"])
     try:
         config = config_from_dict(get_config_class(algo), payload["config"], source=source)
-        cls = get_algorithm(algo)
-        if algo == "ppo" and algo not in _REGISTRY.added and config.engine == "numpy":
-            from rlworks.agents.ppo_numpy import NumpyPPO
-
-            if NumpyPPO.unsupported(config, device) is None:
-                cls = NumpyPPO
+        cls = get_agent_class(algo, config, device, loading=True)
     except ConfigError as exc:
         raise CheckpointError(f"{source}: {exc}") from None
     return cls.from_payload(payload, env, device=device, source=source)

@@ -274,20 +274,8 @@ class PPO(PPOLoop, Agent[PPOConfig]):
 
     # ------------------------------------------------------------------ checkpoints
     def _state(self) -> dict[str, Any]:
-        return {
-            "net": self.net.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "num_timesteps": self.num_timesteps,
-            "updates": self.updates,
-            "policy_version": self.policy_version,
-            "curiosity": None if self.curiosity is None else self.curiosity.state_dict(),
-        }
+        return {"net": self.net.state_dict(), **self._loop_state()}
 
     def _load_state(self, state: dict[str, Any]) -> None:
         self.net.load_state_dict(state["net"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.num_timesteps = int(state["num_timesteps"])
-        self.updates = int(state["updates"])
-        self.policy_version = int(state["policy_version"])
-        if self.curiosity is not None:
-            self.curiosity.load_state_dict(state["curiosity"])
+        self._load_loop_state(state)

@@ -183,6 +183,26 @@ class PPOLoop:
             diagnostics["std"] = std
         return diagnostics
 
+    # ------------------------------------------------------------------ checkpoints
+    def _loop_state(self) -> dict[str, Any]:
+        """The checkpoint entries both engines share: optimizer, counters, curiosity."""
+        return {
+            "optimizer": self.optimizer.state_dict(),
+            "num_timesteps": self.num_timesteps,
+            "updates": self.updates,
+            "policy_version": self.policy_version,
+            "curiosity": None if self.curiosity is None else self.curiosity.state_dict(),
+        }
+
+    def _load_loop_state(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`_loop_state` returned (written by either engine)."""
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.num_timesteps = int(state["num_timesteps"])
+        self.updates = int(state["updates"])
+        self.policy_version = int(state["policy_version"])
+        if self.curiosity is not None:
+            self.curiosity.load_state_dict(state["curiosity"])
+
 
 def explained_variance(predicted: np.ndarray, target: np.ndarray) -> float:
     """``1 - Var(target - predicted) / Var(target)``: 1 for a perfect critic, 0 for a constant

@@ -195,6 +195,7 @@ class NumpyPPOLearner:
         self._x = np.empty((batch, self.actor.in_features), np.float32)  # [B, D]
         self._d_out = np.empty((batch, self.actor.out_features), np.float32)  # [B, A]
         self._d_value = np.empty((batch, 1), np.float32)  # [B, 1]
+        self._ones_out = np.ones(self.actor.out_features, np.float32)  # [A]
         self.actor.allocate(batch)
         self.critic.allocate(batch)
 
@@ -273,7 +274,7 @@ class NumpyPPOLearner:
         act = actions - self.action_start if self.action_start else actions  # [B]
         shifted = logits - _row_max(logits)  # [B, A]
         exp = np.exp(shifted)
-        ones = np.ones(logits.shape[1], logits.dtype)  # row sums as products: [B, A] @ [A]
+        ones = self._ones_out  # row sums as products: [B, A] @ [A]
         total = np.matmul(exp, ones)[:, None]  # [B, 1]
         log_p = shifted
         log_p -= np.log(total)  # [B, A]

@@ -45,6 +45,7 @@ from rlworks.nets.numpy_mlp import (
     mlp_sizes,
     mode_actions,
     sample_actions,
+    scale_inputs,
 )
 from rlworks.optim_numpy import NumpyAdam, clip_grad_norm
 from rlworks.training.driver import Observer
@@ -82,9 +83,15 @@ class NumpyPPO(PPOLoop, Agent[PPOConfig]):
         return None
 
     @classmethod
-    def chosen(cls, config: PPOConfig, device: str) -> bool:
-        """Whether ``rlworks train`` runs ``config`` with this engine: ``engine: numpy``, or
-        ``auto`` on ``device`` cpu when the engine supports the config."""
+    def chosen(cls, config: PPOConfig, device: str, *, loading: bool = False) -> bool:
+        """Whether ``config`` runs with this engine on ``device``.
+
+        Training (``rlworks train``): ``engine: numpy`` (whose errors then say why it cannot
+        run), or ``auto`` on ``device`` cpu when the engine supports the config. Loading a
+        checkpoint, which either engine reads: ``engine: numpy`` on a device it runs on.
+        """
+        if loading:
+            return config.engine == "numpy" and cls.unsupported(config, device) is None
         if config.engine == "numpy":
             return True
         return config.engine == "auto" and device == "cpu" and cls.unsupported(config) is None
@@ -179,10 +186,7 @@ class NumpyPPO(PPOLoop, Agent[PPOConfig]):
 
     # ------------------------------------------------------------------ acting
     def _prepare_obs(self, flat: np.ndarray) -> np.ndarray:
-        if self._obs_center is None or self._obs_inv_half is None:
-            return flat
-        scaled: np.ndarray = (flat - self._obs_center) * self._obs_inv_half
-        return scaled
+        return scale_inputs(flat, self._obs_center, self._obs_inv_half)
 
     def _inputs(self, obs: np.ndarray) -> np.ndarray:
         return self._prepare_obs(np.asarray(obs, dtype=np.float32).reshape(len(obs), -1))
@@ -232,14 +236,7 @@ class NumpyPPO(PPOLoop, Agent[PPOConfig]):
 
     # ------------------------------------------------------------------ checkpoints
     def _state(self) -> dict[str, Any]:
-        return {
-            "net": {name: view.copy() for name, view in self._named},
-            "optimizer": self.optimizer.state_dict(),
-            "num_timesteps": self.num_timesteps,
-            "updates": self.updates,
-            "policy_version": self.policy_version,
-            "curiosity": None,
-        }
+        return {"net": {name: view.copy() for name, view in self._named}, **self._loop_state()}
 
     def _load_state(self, state: dict[str, Any]) -> None:
         net = state["net"]
@@ -258,7 +255,4 @@ class NumpyPPO(PPOLoop, Agent[PPOConfig]):
                     f"{list(view.shape)}"
                 )
             view[...] = value
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.num_timesteps = int(state["num_timesteps"])
-        self.updates = int(state["updates"])
-        self.policy_version = int(state["policy_version"])
+        self._load_loop_state(state)

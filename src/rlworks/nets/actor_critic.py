@@ -38,7 +38,13 @@ from torch import nn
 from rlworks.envs.spaces import require_bounded_actions, space_signature
 from rlworks.errors import SpaceMismatchError
 from rlworks.nets.mlp import Init, NumpyForward, as_float_batch, flat_size, mlp
-from rlworks.nets.numpy_mlp import HALF_LOG_2PI, box_scaling, mode_actions, sample_actions
+from rlworks.nets.numpy_mlp import (
+    HALF_LOG_2PI,
+    box_scaling,
+    mode_actions,
+    sample_actions,
+    scale_inputs,
+)
 
 __all__ = ["ActorCritic", "ActorCriticSettings", "make_actor_critic", "require_bounded_actions"]
 
@@ -166,8 +172,7 @@ class ActorCritic(nn.Module):
         or with ``scale_obs`` its map onto ``[-1, 1]`` (a new array)."""
         if not self.scale_obs:
             return flat
-        scaled: np.ndarray = (flat - self._obs_center) * self._obs_inv_half
-        return scaled
+        return scale_inputs(flat, self._obs_center, self._obs_inv_half)
 
     # ------------------------------------------------------------------ NumPy acting
     def _run(self, which: Literal["actor", "critic"], obs: np.ndarray) -> np.ndarray:

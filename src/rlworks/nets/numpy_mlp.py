@@ -37,6 +37,7 @@ __all__ = [
     "mlp_sizes",
     "mode_actions",
     "sample_actions",
+    "scale_inputs",
 ]
 
 HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
@@ -120,6 +121,17 @@ def box_scaling(
             "it needs finite bounds with high > low (or scale_obs: false)"
         )
     return ((high + low) / 2).astype(np.float32), (2 / (high - low)).astype(np.float32)
+
+
+def scale_inputs(
+    flat: np.ndarray, center: np.ndarray | None, inv_half: np.ndarray | None
+) -> np.ndarray:
+    """``(flat - center) · inv_half`` (a new array) with :func:`box_scaling`'s pair, or ``flat``
+    itself when there is no scaling (None)."""
+    if center is None or inv_half is None:
+        return flat
+    scaled: np.ndarray = (flat - center) * inv_half
+    return scaled
 
 
 def init_weights(
